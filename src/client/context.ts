@@ -1,0 +1,162 @@
+import { Metadata, status as Status, type CallOptions, type StatusObject } from '@grpc/grpc-js';
+import type { ClientEndpoint } from './endpoint';
+
+export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
+
+/**
+ * One call as the middleware chain sees it. Call-level fields are set when the call starts;
+ * the outcome fields describe the latest attempt. Hedging runs attempts side by side on forks
+ * (see fork()), which share the call-level state.
+ */
+export class CallContext {
+  /** The service name the resolver resolves, e.g. "user-service". */
+  readonly service: string;
+  /** The target as configured, for messages (never holds credentials). */
+  readonly target: string;
+  /** Full method path, '/pkg.Service/Method'. */
+  readonly method: string;
+  readonly type: CallType;
+  /** The request message of unary and server-streaming calls; undefined for client-sent streams. */
+  readonly request: unknown;
+  /** Outgoing metadata; middleware may add to it before the attempt starts. */
+  metadata: Metadata;
+  /** Absolute deadline of the whole call in epoch milliseconds; Infinity for none. */
+  deadline: number;
+  /** Consistent-hash key; balancers that hash read it. */
+  hashKey: string | undefined;
+  /** The grpc-js call options given by the caller (interceptors, credentials, …), passed to every attempt. */
+  readonly callOptions: CallOptions;
+  /** Addresses this call has tried, shared by all attempts: balancers avoid them while others remain. */
+  readonly tried: Set<string>;
+  /** When the call started (epoch ms). */
+  readonly startedAt: number;
+  /** Free-form state for middleware, shared by all attempts of the call. */
+  readonly values: Map<unknown, unknown>;
+
+  /** 1 for the first attempt; retry and hedging number the rest. */
+  attempt = 1;
+  /** Deadline of this attempt alone (epoch ms), tighter than `deadline` when retry sets one; Infinity for none. */
+  attemptDeadline = Infinity;
+  /** The endpoint the latest attempt was sent to; undefined when none could be picked. */
+  endpoint: ClientEndpoint | undefined = undefined;
+  /** Outcome of the latest attempt; undefined until it has finished. */
+  status: StatusObject | undefined = undefined;
+  /** The response message of a successful unary or client-streaming call. */
+  response: unknown = undefined;
+  /** Response headers of the latest attempt, when the server sent any. */
+  responseMetadata: Metadata | undefined = undefined;
+  /** When the latest attempt started and finished (epoch ms); 0 before. */
+  attemptStartedAt = 0;
+  attemptEndedAt = 0;
+  /** Messages of a streaming call, counted as they pass. */
+  messagesSent = 0;
+  messagesReceived = 0;
+
+  private readonly controller: AbortController;
+
+  constructor(init: {
+    service: string;
+    target: string;
+    method: string;
+    type: CallType;
+    request?: unknown;
+    metadata: Metadata;
+    deadline: number;
+    hashKey?: string;
+    callOptions: CallOptions;
+    startedAt: number;
+    parentSignal?: AbortSignal;
+    tried?: Set<string>;
+    values?: Map<unknown, unknown>;
+  }) {
+    this.service = init.service;
+    this.target = init.target;
+    this.method = init.method;
+    this.type = init.type;
+    this.request = init.request;
+    this.metadata = init.metadata;
+    this.deadline = init.deadline;
+    this.hashKey = init.hashKey;
+    this.callOptions = init.callOptions;
+    this.startedAt = init.startedAt;
+    this.tried = init.tried ?? new Set();
+    this.values = init.values ?? new Map();
+    this.controller = new AbortController();
+    const parent = init.parentSignal;
+    if (parent) {
+      if (parent.aborted) this.controller.abort(parent.reason);
+      else parent.addEventListener('abort', () => this.controller.abort(parent.reason), { once: true });
+    }
+  }
+
+  /** Aborted when the caller cancels the call (or, on a fork, when its attempt is abandoned). */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Cancels this context's attempt(s): the caller's cancel, a lost hedge, a breaker decision. */
+  abort(reason?: unknown): void {
+    this.controller.abort(reason);
+  }
+
+  /** The earlier of the call's and the attempt's deadlines. */
+  get effectiveDeadline(): number {
+    return this.attemptDeadline < this.deadline ? this.attemptDeadline : this.deadline;
+  }
+
+  /**
+   * A context for an attempt that runs beside others (hedging): same call-level state and tried
+   * set, its own outcome and its own signal, aborted with the parent's and by abort().
+   */
+  fork(): CallContext {
+    const child = new CallContext({
+      service: this.service,
+      target: this.target,
+      method: this.method,
+      type: this.type,
+      request: this.request,
+      metadata: this.metadata.clone(),
+      deadline: this.deadline,
+      hashKey: this.hashKey,
+      callOptions: this.callOptions,
+      startedAt: this.startedAt,
+      parentSignal: this.signal,
+      tried: this.tried,
+      values: this.values,
+    });
+    child.attempt = this.attempt;
+    child.attemptDeadline = this.attemptDeadline;
+    return child;
+  }
+
+  /** Takes the outcome of `attempt` (a fork) as this call's outcome. */
+  adopt(attempt: CallContext): void {
+    this.attempt = attempt.attempt;
+    this.endpoint = attempt.endpoint;
+    this.status = attempt.status;
+    this.response = attempt.response;
+    this.responseMetadata = attempt.responseMetadata;
+    this.attemptStartedAt = attempt.attemptStartedAt;
+    this.attemptEndedAt = attempt.attemptEndedAt;
+  }
+
+  /** Clears the outcome before another attempt. */
+  resetOutcome(): void {
+    this.endpoint = undefined;
+    this.status = undefined;
+    this.response = undefined;
+    this.responseMetadata = undefined;
+    this.attemptStartedAt = 0;
+    this.attemptEndedAt = 0;
+  }
+
+  /** Ends the attempt without sending it (a middleware refusing the call): sets the status. */
+  fail(code: Status, details: string, metadata: Metadata = new Metadata()): void {
+    this.status = { code, details, metadata };
+  }
+
+  /** True when the latest attempt finished with OK. */
+  get ok(): boolean {
+    return this.status !== undefined && this.status.code === Status.OK;
+  }
+}
