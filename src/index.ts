@@ -6,3 +6,18 @@ export { compose } from './middleware/compose';
 export { parseTarget, registerResolverScheme, type ParsedTarget, type ResolvedTarget, type ResolverScheme } from './resolver/target';
 export { staticResolver } from './resolver/static';
 export { memoryResolver, sharedMemoryResolver, type MemoryResolver } from './resolver/memory';
+export {
+  createClient,
+  DEFAULT_PICK_TIMEOUT_MS,
+  type ClientOptions,
+  type LbCallOptions,
+  type AsyncCallOptions,
+  type AsyncClient,
+  type LoadBalancedClient,
+  type LoadBalancedClientBase,
+  type Stub,
+} from './client/create-client';
+export { ClientEndpoint, DEFAULT_CONNECT_TIMEOUT_MS, isEndpointFailure, type EndpointInfo, type EndpointState } from './client/endpoint';
+export type { EndpointSetObserver } from './client/endpoint-set';
+export { silentLogger, type Logger } from './client/logger';
+export { serviceError } from './client/calls';

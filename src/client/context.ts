@@ -1,4 +1,5 @@
-import { Metadata, status as Status, type CallOptions, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, status as Status, type CallOptions, type MethodDefinition, type StatusObject } from '@grpc/grpc-js';
+import type { PickInfo } from '../balancer/types';
 import type { ClientEndpoint } from './endpoint';
 
 export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
@@ -8,7 +9,7 @@ export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_strea
  * the outcome fields describe the latest attempt. Hedging runs attempts side by side on forks
  * (see fork()), which share the call-level state.
  */
-export class CallContext {
+export class CallContext implements PickInfo {
   /** The service name the resolver resolves, e.g. "user-service". */
   readonly service: string;
   /** The target as configured, for messages (never holds credentials). */
@@ -16,6 +17,8 @@ export class CallContext {
   /** Full method path, '/pkg.Service/Method'. */
   readonly method: string;
   readonly type: CallType;
+  /** The method's path and (de)serializers, from the stub's service definition. */
+  readonly definition: MethodDefinition<any, any>;
   /** The request message of unary and server-streaming calls; undefined for client-sent streams. */
   readonly request: unknown;
   /** Outgoing metadata; middleware may add to it before the attempt starts. */
@@ -30,8 +33,6 @@ export class CallContext {
   readonly tried: Set<string>;
   /** When the call started (epoch ms). */
   readonly startedAt: number;
-  /** Free-form state for middleware, shared by all attempts of the call. */
-  readonly values: Map<unknown, unknown>;
 
   /** 1 for the first attempt; retry and hedging number the rest. */
   attempt = 1;
@@ -52,20 +53,24 @@ export class CallContext {
   messagesSent = 0;
   messagesReceived = 0;
 
-  private readonly controller: AbortController;
+  private controller: AbortController | undefined = undefined;
+  private abortedFlag = false;
+  private abortReason: unknown = undefined;
+  private abortHooks: (() => void)[] | undefined = undefined;
+  private valueMap: Map<unknown, unknown> | undefined;
 
   constructor(init: {
     service: string;
     target: string;
     method: string;
     type: CallType;
+    definition: MethodDefinition<any, any>;
     request?: unknown;
     metadata: Metadata;
     deadline: number;
     hashKey?: string;
     callOptions: CallOptions;
     startedAt: number;
-    parentSignal?: AbortSignal;
     tried?: Set<string>;
     values?: Map<unknown, unknown>;
   }) {
@@ -73,6 +78,7 @@ export class CallContext {
     this.target = init.target;
     this.method = init.method;
     this.type = init.type;
+    this.definition = init.definition;
     this.request = init.request;
     this.metadata = init.metadata;
     this.deadline = init.deadline;
@@ -80,23 +86,59 @@ export class CallContext {
     this.callOptions = init.callOptions;
     this.startedAt = init.startedAt;
     this.tried = init.tried ?? new Set();
-    this.values = init.values ?? new Map();
-    this.controller = new AbortController();
-    const parent = init.parentSignal;
-    if (parent) {
-      if (parent.aborted) this.controller.abort(parent.reason);
-      else parent.addEventListener('abort', () => this.controller.abort(parent.reason), { once: true });
-    }
+    this.valueMap = init.values;
+  }
+
+  /** Free-form state for middleware, shared by all attempts of the call. */
+  get values(): Map<unknown, unknown> {
+    return (this.valueMap ??= new Map());
+  }
+
+  /** Addresses the balancer should avoid: the ones this call has tried. */
+  get exclude(): ReadonlySet<string> {
+    return this.tried;
+  }
+
+  /** True once the call (or, on a fork, its attempt) has been cancelled. */
+  get aborted(): boolean {
+    return this.abortedFlag;
   }
 
   /** Aborted when the caller cancels the call (or, on a fork, when its attempt is abandoned). */
   get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      if (this.abortedFlag) controller.abort(this.abortReason);
+    }
     return this.controller.signal;
   }
 
   /** Cancels this context's attempt(s): the caller's cancel, a lost hedge, a breaker decision. */
   abort(reason?: unknown): void {
-    this.controller.abort(reason);
+    if (this.abortedFlag) return;
+    this.abortedFlag = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+    const hooks = this.abortHooks;
+    this.abortHooks = undefined;
+    if (hooks) for (const hook of hooks) hook();
+  }
+
+  /**
+   * Runs `hook` when the context is aborted (at once if it already is). Returns a function that
+   * removes it. Cheaper than listening on `signal`, which the hot path avoids creating.
+   */
+  onAbort(hook: () => void): () => void {
+    if (this.abortedFlag) {
+      hook();
+      return noop;
+    }
+    (this.abortHooks ??= []).push(hook);
+    return () => {
+      const hooks = this.abortHooks;
+      const i = hooks ? hooks.indexOf(hook) : -1;
+      if (i >= 0) hooks!.splice(i, 1);
+    };
   }
 
   /** The earlier of the call's and the attempt's deadlines. */
@@ -114,16 +156,19 @@ export class CallContext {
       target: this.target,
       method: this.method,
       type: this.type,
+      definition: this.definition,
       request: this.request,
       metadata: this.metadata.clone(),
       deadline: this.deadline,
       hashKey: this.hashKey,
       callOptions: this.callOptions,
       startedAt: this.startedAt,
-      parentSignal: this.signal,
       tried: this.tried,
       values: this.values,
     });
+    // The fork is cancelled with its parent; its own abort() leaves the parent alone.
+    const remove = this.onAbort(() => child.abort(this.abortReason));
+    child.onAbort(remove);
     child.attempt = this.attempt;
     child.attemptDeadline = this.attemptDeadline;
     return child;
@@ -160,3 +205,5 @@ export class CallContext {
     return this.status !== undefined && this.status.code === Status.OK;
   }
 }
+
+function noop(): void {}

@@ -14,7 +14,10 @@ export interface MemoryResolver extends Resolver {
 }
 
 function toInstance(entry: string | Instance): Instance {
-  return typeof entry === 'string' ? { address: entry } : { ...entry, tags: entry.tags && { ...entry.tags } };
+  if (typeof entry === 'string') return { address: entry };
+  const copy = { ...entry };
+  if (entry.tags) copy.tags = { ...entry.tags };
+  return copy;
 }
 
 /** A new, empty in-memory resolver. */

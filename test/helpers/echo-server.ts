@@ -146,3 +146,6 @@ export async function startEchoServer(
 export async function startEchoServers(n: number, behaviour?: Behaviour): Promise<EchoServer[]> {
   return Promise.all(Array.from({ length: n }, (_, i) => startEchoServer({ name: `s${i}`, behaviour })));
 }
+
+/** A client of the Echo service as the untyped proto-loader constructor makes it. */
+export type EchoStub = grpc.Client & Record<string, any>;

@@ -1,0 +1,69 @@
+// End-to-end cost of the library: unary echo over 3 local servers (in another process) through
+// createClient against a plain grpc-js client using its own round_robin over the same addresses,
+// at the same concurrency, in one run. Rounds alternate between the two so machine noise hits
+// both alike; the medians of the rounds are compared.
+//
+//   npx tsx bench/e2e.ts [--seconds 3] [--rounds 5] [--concurrency 64]
+import * as grpc from '@grpc/grpc-js';
+import { parseArgs } from 'node:util';
+import { createClient } from '../src';
+import { EchoClient, type EchoStub } from '../test/helpers/echo-server';
+import { fmt, median, runLoad, startServerProcess, type LoadResult } from './support/harness';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '64' },
+  },
+});
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const concurrency = Number(values.concurrency);
+
+async function main(): Promise<void> {
+  const servers = await startServerProcess(3);
+  const request = { message: 'hello' };
+
+  const plain = new EchoClient(`ipv4:${servers.addresses.join(',')}`, grpc.credentials.createInsecure(), {
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+  }) as EchoStub;
+  const lb = createClient(EchoClient, { target: `static:///${servers.addresses.join(',')}` }) as unknown as EchoStub;
+  const callWith = (c: EchoStub) => () =>
+    new Promise((resolve, reject) => c.unary(request, (err: Error | null, r: unknown) => (err ? reject(err) : resolve(r))));
+  const contenders: [string, () => Promise<unknown>][] = [
+    ['grpc-js round_robin', callWith(plain)],
+    ['createClient (weighted round robin)', callWith(lb)],
+  ];
+
+  // Warm up both: connections, JIT.
+  for (const [, call] of contenders) await runLoad(call, concurrency, 1000);
+
+  const results = new Map<string, LoadResult[]>(contenders.map(([name]) => [name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, call] of r % 2 ? [...contenders].reverse() : contenders) results.get(name)!.push(await runLoad(call, concurrency, seconds * 1000));
+  }
+
+  const summary = contenders.map(([name]) => {
+    const runs = results.get(name)!;
+    return {
+      name,
+      throughput: median(runs.map((x) => x.throughput)),
+      p50: median(runs.map((x) => x.p50)),
+      p99: median(runs.map((x) => x.p99)),
+      failures: runs.reduce((a, x) => a + x.failures, 0),
+    };
+  });
+  console.log(`unary echo, 3 servers, ${concurrency} in flight, ${rounds} rounds × ${seconds} s, medians`);
+  for (const s of summary) {
+    console.log(`  ${s.name.padEnd(38)} ${fmt(s.throughput, 0).padStart(7)} calls/s   p50 ${fmt(s.p50)} ms   p99 ${fmt(s.p99)} ms   failures ${s.failures}`);
+  }
+  const [base, ours] = summary;
+  console.log(`ratio createClient / grpc-js: throughput ${fmt(ours.throughput / base.throughput, 3)} (goal >= 0.97), p50 ${fmt(ours.p50 / base.p50, 3)} (goal <= 1.05), p99 ${fmt(ours.p99 / base.p99, 3)}`);
+
+  plain.close();
+  (lb as unknown as { close(): void }).close();
+  servers.stop();
+}
+
+void main();

@@ -1,0 +1,64 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Behaviour } from '../../test/helpers/echo-server';
+
+/** Starts echo servers in a child process; resolves with their addresses and a stop function. */
+export async function startServerProcess(count: number, behaviours: Behaviour[] = []): Promise<{ addresses: string[]; stop(): void }> {
+  const child: ChildProcess = fork(join(__dirname, 'echo-servers.ts'), [String(count), JSON.stringify(behaviours)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const addresses = await new Promise<string[]>((resolve, reject) => {
+    child.once('message', (m: { addresses: string[] }) => resolve(m.addresses));
+    child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
+  });
+  return {
+    addresses,
+    stop: () => {
+      child.disconnect();
+      child.kill();
+    },
+  };
+}
+
+export interface LoadResult {
+  calls: number;
+  failures: number;
+  seconds: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+}
+
+/** Keeps `concurrency` calls in flight for `durationMs`; latencies in ms. */
+export async function runLoad(call: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let failures = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        await call();
+      } catch {
+        failures++;
+      }
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { calls: latencies.length, failures, seconds, throughput: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export const fmt = (n: number, digits = 2) => n.toFixed(digits);

@@ -1,0 +1,100 @@
+// A self-contained tour: three Greeter instances on loopback, one client that finds them through
+// an in-memory registry, and what happens to the traffic as the registry changes.
+//
+//   npm run demo
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { join } from 'node:path';
+import { consistentHash, createClient, leastConnection, memoryResolver, weightedRoundRobin, type Balancer } from '../src';
+
+const definition = protoLoader.loadSync(join(__dirname, 'proto', 'greeter.proto'));
+const { demo } = grpc.loadPackageDefinition(definition) as any;
+
+interface HelloReply {
+  message: string;
+  instance: string;
+}
+
+async function startInstance(name: string, delayMs = 0): Promise<{ address: string; server: grpc.Server }> {
+  const server = new grpc.Server();
+  server.addService(demo.Greeter.service, {
+    SayHello: (call: grpc.ServerUnaryCall<{ name: string }, HelloReply>, callback: grpc.sendUnaryData<HelloReply>) => {
+      setTimeout(() => callback(null, { message: `Hello, ${call.request.name}`, instance: name }), delayMs);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { address: `127.0.0.1:${port}`, server };
+}
+
+function bar(count: number, total: number): string {
+  return '█'.repeat(Math.round((40 * count) / total));
+}
+
+async function traffic(title: string, call: (i: number) => Promise<HelloReply>, n = 300, concurrency = 16): Promise<void> {
+  const counts: Record<string, number> = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const reply = await call(next++);
+      counts[reply.instance] = (counts[reply.instance] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  console.log(`\n${title}`);
+  for (const name of Object.keys(counts).sort()) {
+    console.log(`  ${name.padEnd(10)} ${String(counts[name]).padStart(4)}  ${bar(counts[name], n)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const instances = {
+    'greeter-a': await startInstance('greeter-a'),
+    'greeter-b': await startInstance('greeter-b'),
+    'greeter-c': await startInstance('greeter-c', 20),
+  };
+  const [a, b, c] = Object.values(instances).map((i) => i.address);
+  console.log('three Greeter instances:', Object.entries(instances).map(([n, i]) => `${n}=${i.address}`).join('  '));
+  console.log('(greeter-c answers 20 ms slower than the others)');
+
+  const registry = memoryResolver();
+  registry.set('greeter', [a, b, c]);
+
+  const withBalancer = (balancer: Balancer) => createClient(demo.Greeter, { resolver: registry, service: 'greeter', balancer });
+
+  // The one line that changes in existing code:
+  //   const client = new demo.Greeter('10.0.0.7:50051', grpc.credentials.createInsecure());
+  const client = withBalancer(weightedRoundRobin());
+  const hello = (i: number) => client.async.SayHello({ name: `caller ${i}` }) as Promise<HelloReply>;
+
+  await traffic('weighted round robin, equal weights: calls spread evenly', hello);
+
+  registry.set('greeter', [{ address: a, weight: 3 }, { address: b, weight: 1 }, { address: c, weight: 1 }]);
+  await traffic('weights 3:1:1 from the registry: applied in place, no reconnect', hello);
+
+  registry.set('greeter', [a, b]);
+  await traffic('greeter-c leaves the registry: it stops getting calls at once', hello);
+
+  registry.set('greeter', [a, b, c]);
+  const least = withBalancer(leastConnection());
+  await traffic('least connection (power of two choices): the slow instance gets fewer calls', (i) => least.async.SayHello({ name: `caller ${i}` }) as Promise<HelloReply>);
+
+  const hashed = withBalancer(consistentHash());
+  await traffic('consistent hash on a user id: each of 3 users sticks to one instance', (i) =>
+    hashed.async.SayHello({ name: `caller ${i}` }, { hashKey: `user-${i % 3}` }) as Promise<HelloReply>,
+  );
+
+  console.log('\nendpoints as the first client sees them:');
+  for (const e of client.endpoints()) {
+    console.log(`  ${e.address.padEnd(17)} ${e.state.padEnd(6)} weight ${e.weight}  calls ${String(e.calls).padStart(4)}  latency ${e.latencyEwmaMs?.toFixed(2)} ms`);
+  }
+
+  for (const c of [client, least, hashed]) c.close();
+  for (const i of Object.values(instances)) i.server.forceShutdown();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,170 @@
+import type { Endpoint, PickInfo, Picker } from './types';
+
+/**
+ * The weight a balancer uses. Missing, NaN, +Infinity or a non-number mean "not weighted" and
+ * count as 1, so plain objects and registries without weights balance evenly. A weight ≤ 0
+ * means "send nothing" (as in Kitex) and the endpoint is left out of the picker; 0 is returned.
+ */
+export function effectiveWeight(endpoint: Endpoint): number {
+  const weight: unknown = endpoint.weight;
+  if (typeof weight !== 'number' || Number.isNaN(weight)) return 1;
+  if (weight <= 0) return 0;
+  return weight === Infinity ? 1 : weight;
+}
+
+/** The endpoints that take calls and their weights, in the given order. */
+export function liveEndpoints<E extends Endpoint>(endpoints: readonly E[]): { endpoints: E[]; weights: Float64Array } {
+  if (!Array.isArray(endpoints)) throw new TypeError('build(endpoints): endpoints must be an array');
+  const live: E[] = [];
+  const weights: number[] = [];
+  for (const endpoint of endpoints) {
+    const weight = effectiveWeight(endpoint);
+    if (weight > 0) {
+      live.push(endpoint);
+      weights.push(weight);
+    }
+  }
+  return { endpoints: live, weights: Float64Array.from(weights) };
+}
+
+/** Picker of an empty set: every pick is undefined. */
+export const EMPTY_PICKER: Picker<never> = Object.freeze({ pick: (_info: PickInfo) => undefined });
+
+/** Picker of a one-endpoint set. Exclusion cannot apply: when the only endpoint is excluded, all are. */
+export class SinglePicker<E extends Endpoint> implements Picker<E> {
+  constructor(private readonly endpoint: E) {}
+
+  pick(_info: PickInfo): E {
+    return this.endpoint;
+  }
+}
+
+/** Whether the call asks to avoid some addresses at all; lets picks skip the set on first attempts. */
+export function hasExclusions(exclude: ReadonlySet<string> | undefined): exclude is ReadonlySet<string> {
+  return exclude !== undefined && exclude.size !== 0;
+}
+
+/**
+ * Index of the first endpoint, from `start` on and wrapping, that is not excluded; -1 when every
+ * endpoint is. The slow path of retries, where a linear walk is fine.
+ */
+export function firstNotExcluded(endpoints: readonly Endpoint[], exclude: ReadonlySet<string>, start: number): number {
+  const n = endpoints.length;
+  for (let j = 0; j < n; j++) {
+    let i = start + j;
+    if (i >= n) i -= n;
+    if (!exclude.has(endpoints[i].address)) return i;
+  }
+  return -1;
+}
+
+/** An index in [0, n) from a uniform random number, safe against a `random` that returns 1. */
+export function randomIndex(random: () => number, n: number): number {
+  const i = Math.floor(random() * n);
+  return i >= n ? n - 1 : i < 0 ? 0 : i;
+}
+
+/**
+ * Walker/Vose alias table: samples index i with probability weights[i] / Σ weights using one
+ * random number and two array reads, whatever the number of endpoints.
+ */
+export class AliasTable {
+  private readonly n: number;
+  private readonly probability: Float64Array;
+  private readonly alias: Uint32Array;
+
+  constructor(weights: Float64Array) {
+    const n = weights.length;
+    this.n = n;
+    this.probability = new Float64Array(n);
+    this.alias = new Uint32Array(n);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += weights[i];
+    const scaled = new Float64Array(n);
+    const small = new Uint32Array(n);
+    const large = new Uint32Array(n);
+    let smallCount = 0;
+    let largeCount = 0;
+    for (let i = 0; i < n; i++) {
+      scaled[i] = (weights[i] * n) / total;
+      if (scaled[i] < 1) small[smallCount++] = i;
+      else large[largeCount++] = i;
+    }
+    while (smallCount > 0 && largeCount > 0) {
+      const less = small[--smallCount];
+      const more = large[--largeCount];
+      this.probability[less] = scaled[less];
+      this.alias[less] = more;
+      scaled[more] = scaled[more] + scaled[less] - 1;
+      if (scaled[more] < 1) small[smallCount++] = more;
+      else large[largeCount++] = more;
+    }
+    // What is left is 1 up to rounding error; treating it as exactly 1 is what keeps the table unbiased.
+    while (largeCount > 0) {
+      const i = large[--largeCount];
+      this.probability[i] = 1;
+      this.alias[i] = i;
+    }
+    while (smallCount > 0) {
+      const i = small[--smallCount];
+      this.probability[i] = 1;
+      this.alias[i] = i;
+    }
+  }
+
+  sample(random: () => number): number {
+    // The integer part chooses the column, the fractional part the coin: one draw serves both.
+    const u = random() * this.n;
+    let i = Math.floor(u);
+    if (i >= this.n) i = this.n - 1;
+    else if (i < 0) i = 0;
+    return u - i < this.probability[i] ? i : this.alias[i];
+  }
+}
+
+/** Throws unless `options` is undefined or an object. */
+export function checkOptionsObject(factory: string, options: unknown): void {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw new TypeError(`${factory}: options must be an object`);
+  }
+}
+
+/** The `random` option, checked; Math.random when absent. */
+export function randomOption(factory: string, random: unknown): () => number {
+  if (random === undefined) return Math.random;
+  if (typeof random !== 'function') throw new TypeError(`${factory}: options.random must be a function returning a number in [0, 1)`);
+  return random as () => number;
+}
+
+/** An integer option in [min, max], or its default when absent. */
+export function integerOption(factory: string, field: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(`${factory}: options.${field} must be an integer from ${min} to ${max} (got ${describe(value)})`);
+  }
+  return value;
+}
+
+/** A finite number option with `value > min` (or `>= min` when inclusive), or undefined when absent. */
+export function numberOption(factory: string, field: string, value: unknown, min: number, inclusive: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || (inclusive ? value < min : value <= min)) {
+    throw new TypeError(`${factory}: options.${field} must be a finite number ${inclusive ? '≥' : '>'} ${min} (got ${describe(value)})`);
+  }
+  return value;
+}
+
+/** A boolean option, or its default when absent. */
+export function booleanOption(factory: string, field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`${factory}: options.${field} must be a boolean (got ${describe(value)})`);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}

@@ -1,0 +1,293 @@
+import {
+  Metadata,
+  status as Status,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type ClientWritableStream,
+  type ServiceError,
+  type StatusObject,
+} from '@grpc/grpc-js';
+import { EventEmitter } from 'node:events';
+import { Duplex, Readable, Writable } from 'node:stream';
+import type { CallContext } from './context';
+
+/**
+ * The call objects users get back: the same shapes and events as grpc-js's own, standing in front
+ * of whichever attempt the middleware chain runs. Streams are bound to their real grpc-js call
+ * once an endpoint has been picked; until then writes wait and reads are simply empty.
+ */
+
+/** Builds the error grpc-js would give for `status`. */
+export function serviceError(status: StatusObject): ServiceError {
+  const error = new Error(`${status.code} ${Status[status.code]}: ${status.details}`) as ServiceError;
+  error.code = status.code;
+  error.details = status.details;
+  error.metadata = status.metadata;
+  return error;
+}
+
+export type UnaryCallback = (error: ServiceError | null, response?: unknown) => void;
+
+/** What a stub method returns for unary calls. */
+export class UnaryCall extends EventEmitter implements ClientUnaryCall {
+  constructor(private readonly ctx: CallContext) {
+    super();
+  }
+
+  cancel(): void {
+    this.ctx.abort(Status.CANCELLED);
+  }
+
+  getPeer(): string {
+    return this.ctx.endpoint?.address ?? 'unknown';
+  }
+
+  getAuthContext(): null {
+    return null;
+  }
+
+  /** Delivers the outcome the way grpc-js does: metadata, then the callback, then 'status'. */
+  finish(status: StatusObject, response: unknown, callback: UnaryCallback): void {
+    if (this.ctx.responseMetadata) this.emit('metadata', this.ctx.responseMetadata);
+    if (status.code === Status.OK) callback(null, response);
+    else callback(serviceError(status));
+    this.emit('status', status);
+  }
+}
+
+/** A real grpc-js streaming call, as the transport hands it over. */
+export type RealStream = EventEmitter & {
+  cancel(): void;
+  getPeer(): string;
+  write?(message: unknown, callback: (error?: Error | null) => void): boolean;
+  end?(): void;
+  pause?(): void;
+  resume?(): void;
+};
+
+/** The user-facing side of a streaming call. */
+export interface StreamProxy {
+  /** True once a real call stands behind it. */
+  readonly bound: boolean;
+  bind(real: RealStream): void;
+  /** The call has ended: deliver the outcome. */
+  finish(status: StatusObject, response: unknown, callback?: UnaryCallback): void;
+}
+
+/** Shared plumbing of the three stream kinds (mixed in by composition: they extend different Node streams). */
+class StreamBinding {
+  real: RealStream | undefined = undefined;
+  pendingWrite: { chunk: unknown; callback: (error?: Error | null) => void } | undefined = undefined;
+  ended = false;
+  finished = false;
+
+  constructor(
+    private readonly ctx: CallContext,
+    private readonly owner: EventEmitter & { push?(chunk: unknown): boolean },
+  ) {}
+
+  bind(real: RealStream): void {
+    this.real = real;
+    // grpc-js emits 'error' before 'status'; the proxy reports from the status, so this listener
+    // only keeps an unheard 'error' from throwing.
+    real.on('error', ignore);
+    real.on('metadata', (metadata: Metadata) => this.owner.emit('metadata', metadata));
+    if (this.owner.push) {
+      real.on('data', (message: unknown) => {
+        this.ctx.messagesReceived++;
+        if (!this.owner.push!(message)) real.pause?.();
+      });
+    }
+    const pending = this.pendingWrite;
+    this.pendingWrite = undefined;
+    if (pending) this.write(pending.chunk, pending.callback);
+    if (this.ended) real.end?.();
+  }
+
+  write(chunk: unknown, callback: (error?: Error | null) => void): void {
+    if (this.finished) return callback();
+    if (!this.real) {
+      this.pendingWrite = { chunk, callback };
+      return;
+    }
+    this.ctx.messagesSent++;
+    this.real.write!(chunk, callback);
+  }
+
+  end(): void {
+    this.ended = true;
+    this.real?.end?.();
+  }
+
+  finish(): void {
+    this.finished = true;
+    const pending = this.pendingWrite;
+    this.pendingWrite = undefined;
+    pending?.callback();
+  }
+
+  peer(): string {
+    return this.real?.getPeer() ?? this.ctx.endpoint?.address ?? 'unknown';
+  }
+}
+
+function ignore(): void {}
+
+/** Readable side's end of call: end the data, then 'error' for a failure, then 'status' (grpc-js's order). */
+function finishReadable(stream: Readable, status: StatusObject): void {
+  stream.push(null);
+  if (status.code !== Status.OK) stream.emit('error', serviceError(status));
+  stream.emit('status', status);
+}
+
+export class ServerStreamCall extends Readable implements ClientReadableStream<unknown>, StreamProxy {
+  private readonly binding: StreamBinding;
+
+  constructor(
+    private readonly ctx: CallContext,
+    readonly deserialize: (chunk: Buffer) => unknown,
+  ) {
+    super({ objectMode: true });
+    this.binding = new StreamBinding(ctx, this);
+  }
+
+  get bound(): boolean {
+    return this.binding.real !== undefined;
+  }
+
+  bind(real: RealStream): void {
+    this.binding.bind(real);
+  }
+
+  override _read(): void {
+    this.binding.real?.resume?.();
+  }
+
+  cancel(): void {
+    this.ctx.abort(Status.CANCELLED);
+  }
+
+  getPeer(): string {
+    return this.binding.peer();
+  }
+
+  getAuthContext(): null {
+    return null;
+  }
+
+  finish(status: StatusObject): void {
+    this.binding.finish();
+    finishReadable(this, status);
+  }
+}
+
+export class ClientStreamCall extends Writable implements ClientWritableStream<unknown>, StreamProxy {
+  private readonly binding: StreamBinding;
+
+  constructor(
+    private readonly ctx: CallContext,
+    readonly serialize: (value: unknown) => Buffer,
+  ) {
+    super({ objectMode: true });
+    this.binding = new StreamBinding(ctx, this);
+  }
+
+  get bound(): boolean {
+    return this.binding.real !== undefined;
+  }
+
+  bind(real: RealStream): void {
+    this.binding.bind(real);
+  }
+
+  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.binding.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.binding.end();
+    callback();
+  }
+
+  cancel(): void {
+    this.ctx.abort(Status.CANCELLED);
+  }
+
+  getPeer(): string {
+    return this.binding.peer();
+  }
+
+  getAuthContext(): null {
+    return null;
+  }
+
+  finish(status: StatusObject, response: unknown, callback?: UnaryCallback): void {
+    this.binding.finish();
+    if (callback) {
+      if (status.code === Status.OK) callback(null, response);
+      else callback(serviceError(status));
+    }
+    this.emit('status', status);
+  }
+}
+
+export class BidiStreamCall extends Duplex implements ClientDuplexStream<unknown, unknown>, StreamProxy {
+  private readonly binding: StreamBinding;
+
+  constructor(
+    private readonly ctx: CallContext,
+    readonly serialize: (value: unknown) => Buffer,
+    readonly deserialize: (chunk: Buffer) => unknown,
+  ) {
+    super({ objectMode: true });
+    this.binding = new StreamBinding(ctx, this);
+  }
+
+  get bound(): boolean {
+    return this.binding.real !== undefined;
+  }
+
+  bind(real: RealStream): void {
+    this.binding.bind(real);
+  }
+
+  override _read(): void {
+    this.binding.real?.resume?.();
+  }
+
+  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.binding.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.binding.end();
+    callback();
+  }
+
+  cancel(): void {
+    this.ctx.abort(Status.CANCELLED);
+  }
+
+  getPeer(): string {
+    return this.binding.peer();
+  }
+
+  getAuthContext(): null {
+    return null;
+  }
+
+  finish(status: StatusObject): void {
+    this.binding.finish();
+    finishReadable(this, status);
+  }
+}
+
+/** A status for a call that ended without one (a middleware that neither called next nor failed the call). */
+export function missingOutcome(ctx: CallContext): StatusObject {
+  return {
+    code: Status.INTERNAL,
+    details: `call to ${ctx.method} on "${ctx.service}" ended without an outcome: a middleware returned without calling next or ctx.fail()`,
+    metadata: new Metadata(),
+  };
+}

@@ -1,0 +1,435 @@
+import {
+  Client,
+  Metadata,
+  credentials as grpcCredentials,
+  status as Status,
+  type CallOptions,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ClientReadableStream,
+  type MethodDefinition,
+  type ServiceDefinition,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { weightedRoundRobin } from '../balancer/weighted-round-robin';
+import type { Balancer } from '../balancer/types';
+import { compose } from '../middleware/compose';
+import type { Middleware, Next } from '../middleware/types';
+import { parseTarget, resolveTarget } from '../resolver/target';
+import type { Resolver } from '../resolver/types';
+import '../resolver/static';
+import '../resolver/memory';
+import {
+  BidiStreamCall,
+  ClientStreamCall,
+  missingOutcome,
+  serviceError,
+  ServerStreamCall,
+  UnaryCall,
+  type StreamProxy,
+  type UnaryCallback,
+} from './calls';
+import { CallContext, type CallType } from './context';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type EndpointInfo } from './endpoint';
+import { EndpointSet, type EndpointSetObserver } from './endpoint-set';
+import { silentLogger, type Logger } from './logger';
+import { attachStream, transport } from './transport';
+
+/** How long a call without a deadline waits for a first resolution or a ready endpoint before failing UNAVAILABLE. */
+export const DEFAULT_PICK_TIMEOUT_MS = 10_000;
+
+export interface ClientOptions {
+  /** Where the instances come from: 'static:///10.0.0.1:50051,10.0.0.2:50051', 'memory:///svc', 'dns:///host:port', 'consul://127.0.0.1:8500/svc'. */
+  target?: string;
+  /** A resolver to use instead of the target's scheme; `service` (or the target's path) names what it resolves. */
+  resolver?: Resolver;
+  /** The name the resolver resolves; defaults to the target's path. */
+  service?: string;
+  /** Default weightedRoundRobin(). */
+  balancer?: Balancer;
+  /** Outermost first: the first middleware sees the call first and its outcome last. */
+  middleware?: readonly Middleware[];
+  /** Default insecure. With TLS and IP-address endpoints, set tlsServerName too. */
+  credentials?: ChannelCredentials;
+  /** The name TLS certificates are checked against and the :authority sent, e.g. the service's DNS name (endpoints are usually IP addresses). */
+  tlsServerName?: string;
+  /** grpc-js channel options, applied to every endpoint's channel. */
+  channelOptions?: ChannelOptions;
+  /** How long an endpoint may take to become ready before it counts as failed and is reconnected. Default 5 s. */
+  connectTimeoutMs?: number;
+  /** How long a call without a deadline waits for an endpoint. Default 10 s. */
+  pickTimeoutMs?: number;
+  /** pino-compatible logger; silent by default. */
+  logger?: Logger;
+  /** Wall clock in epoch ms (deadlines, stats decay); injectable for tests. */
+  now?: () => number;
+  /** Uniform [0, 1) source for jitter; injectable for tests. */
+  random?: () => number;
+}
+
+/** Per-call options beyond grpc-js's own, accepted by every method. */
+export interface LbCallOptions extends CallOptions {
+  /** Consistent-hash key of this call. */
+  hashKey?: string;
+  /** Cancels the call when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of the async/await methods. */
+export interface AsyncCallOptions {
+  /** Absolute deadline (Date or epoch ms). */
+  deadline?: Date | number;
+  metadata?: Metadata;
+  hashKey?: string;
+  signal?: AbortSignal;
+  /** Further grpc-js call options (interceptors, credentials, …). */
+  callOptions?: CallOptions;
+}
+
+type AnyFunction = (...args: any[]) => any;
+type Callback<R> = (error: ServiceError | null, response?: R) => void;
+type FirstArgument<F> = F extends (first: infer A, ...rest: any[]) => any ? A : unknown;
+type LastCallbackValue<F> = F extends (...args: infer A) => any ? (A extends [...any[], Callback<infer R>] ? R : unknown) : unknown;
+
+/** The async/await form of a stub method: unary and client streams resolve, server and bidi streams iterate. */
+export type AsyncMethod<F> = F extends (...args: any[]) => ClientReadableStream<infer R>
+  ? F extends (...args: any[]) => { write: AnyFunction }
+    ? (requests: Iterable<unknown> | AsyncIterable<unknown>, options?: AsyncCallOptions) => AsyncIterable<R>
+    : (request: FirstArgument<F>, options?: AsyncCallOptions) => AsyncIterable<R>
+  : F extends (...args: any[]) => { write: AnyFunction }
+    ? (requests: Iterable<unknown> | AsyncIterable<unknown>, options?: AsyncCallOptions) => Promise<LastCallbackValue<F>>
+    : (request: FirstArgument<F>, options?: AsyncCallOptions) => Promise<LastCallbackValue<F>>;
+
+export type AsyncClient<T> = unknown extends T
+  ? Record<string, (request?: any, options?: AsyncCallOptions) => any>
+  : { [K in keyof T as T[K] extends AnyFunction ? K : never]: AsyncMethod<T[K]> };
+
+/**
+ * What the stub's constructor makes, minus what only makes sense for a single channel, plus ours.
+ * An untyped stub (proto-loader's without generated types) gives an untyped client.
+ */
+export type LoadBalancedClient<T> = unknown extends T
+  ? LoadBalancedClientBase<T> & Record<string, any>
+  : Omit<T, 'close' | 'getChannel' | 'waitForReady'> & LoadBalancedClientBase<T>;
+
+export interface LoadBalancedClientBase<T> {
+  /** async/await forms of every method. */
+  readonly async: AsyncClient<T>;
+  /** The endpoints with their state and live stats. */
+  endpoints(): EndpointInfo[];
+  /** Calls `callback` once an endpoint is ready, or with an error at the deadline. */
+  waitForReady(deadline: Date | number, callback: (error?: Error) => void): void;
+  /** Follows resolver updates and endpoint changes (metrics, health checks, tests). */
+  observe(observer: EndpointSetObserver): () => void;
+  /** Stops resolving and closes every channel. */
+  close(): void;
+}
+
+/** A grpc-js client constructor (proto-loader, grpc-tools, ts-proto) or a service definition. */
+export type Stub<T> = (new (...args: any[]) => T) & { service: ServiceDefinition };
+
+const METHOD_KEYS = ['path', 'requestStream', 'responseStream', 'requestSerialize', 'responseDeserialize'] as const;
+
+function serviceOf(stub: unknown): ServiceDefinition {
+  const service = typeof stub === 'function' ? (stub as { service?: unknown }).service : stub;
+  if (service === null || typeof service !== 'object') {
+    throw new TypeError('createClient(stub): stub must be a grpc-js client constructor (with a static `service`) or a ServiceDefinition');
+  }
+  const entries = Object.entries(service as Record<string, unknown>);
+  if (entries.length === 0) throw new TypeError('createClient(stub): the service definition has no methods');
+  for (const [name, def] of entries) {
+    const missing = METHOD_KEYS.filter((key) => def === null || typeof def !== 'object' || (def as Record<string, unknown>)[key] === undefined);
+    if (missing.length > 0) {
+      throw new TypeError(`createClient(stub): method "${name}" of the service definition lacks ${missing.join(', ')}`);
+    }
+  }
+  return service as ServiceDefinition;
+}
+
+function typeOf(def: MethodDefinition<unknown, unknown>): CallType {
+  if (def.requestStream) return def.responseStream ? 'bidi_stream' : 'client_stream';
+  return def.responseStream ? 'server_stream' : 'unary';
+}
+
+function checkPositive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+    throw new TypeError(`createClient: options.${name} must be a number > 0 (milliseconds), got ${String(value)}`);
+  }
+  return value;
+}
+
+function toEpochMs(deadline: Date | number | undefined, field: string): number {
+  if (deadline === undefined) return Infinity;
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${field} must be a Date or epoch milliseconds, got ${String(deadline)}`);
+  return ms;
+}
+
+function isFunction(value: unknown): value is AnyFunction {
+  return typeof value === 'function';
+}
+
+/** grpc-js's argument rules: (metadata?, options?, callback?) in that order, each optional. */
+function splitArguments(a: unknown, b: unknown, c: unknown): { metadata: Metadata; options: LbCallOptions; callback: UnaryCallback | undefined } {
+  let metadata: Metadata | undefined;
+  let options: LbCallOptions | undefined;
+  let callback: UnaryCallback | undefined;
+  for (const arg of [a, b, c]) {
+    if (arg === undefined || arg === null) continue;
+    if (arg instanceof Metadata && !metadata && !options && !callback) metadata = arg;
+    else if (isFunction(arg) && !callback) callback = arg as UnaryCallback;
+    else if (typeof arg === 'object' && !(arg instanceof Metadata) && !options && !callback) options = arg as LbCallOptions;
+    else throw new TypeError('Incorrect arguments passed: expected (request?, metadata?, options?, callback?)');
+  }
+  return { metadata: metadata ?? new Metadata(), options: options ?? {}, callback };
+}
+
+/**
+ * Wraps a grpc-js stub over a load-balanced, live set of endpoints. The result has every method
+ * of the stub with the same signatures and call objects.
+ */
+export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: ClientOptions): LoadBalancedClient<T> {
+  const service = serviceOf(stub);
+  if (options === null || typeof options !== 'object') throw new TypeError('createClient(stub, options): options must be an object');
+  const {
+    target,
+    resolver,
+    balancer = weightedRoundRobin(),
+    middleware = [],
+    credentials = grpcCredentials.createInsecure(),
+    tlsServerName,
+    channelOptions = {},
+    logger = silentLogger,
+    now = Date.now,
+    random = Math.random,
+  } = options;
+  const connectTimeoutMs = checkPositive('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
+  const pickTimeoutMs = checkPositive('pickTimeoutMs', options.pickTimeoutMs, DEFAULT_PICK_TIMEOUT_MS);
+  if (!balancer || typeof balancer.build !== 'function') throw new TypeError('createClient: options.balancer must be a Balancer (an object with build())');
+  if (!Array.isArray(middleware)) throw new TypeError('createClient: options.middleware must be an array');
+  if (tlsServerName !== undefined && (typeof tlsServerName !== 'string' || tlsServerName.length === 0)) {
+    throw new TypeError('createClient: options.tlsServerName must be a non-empty host name');
+  }
+
+  let chosen: { resolver: Resolver; service: string };
+  let targetText: string;
+  if (resolver) {
+    if (typeof resolver.watch !== 'function') throw new TypeError('createClient: options.resolver must be a Resolver (an object with watch())');
+    const parsed = target !== undefined ? parseTarget(target) : undefined;
+    const name = options.service ?? parsed?.path;
+    if (!name) throw new TypeError('createClient: with options.resolver, give options.service (or a target whose path names the service)');
+    chosen = { resolver, service: name };
+    targetText = target ?? `${name} (custom resolver)`;
+  } else {
+    if (target === undefined) throw new TypeError('createClient: give options.target (e.g. "static:///10.0.0.1:50051") or options.resolver');
+    const parsed = parseTarget(target);
+    const resolved = resolveTarget(parsed);
+    chosen = { resolver: resolved.resolver, service: options.service ?? resolved.service };
+    targetText = parsed.text;
+  }
+
+  const finalChannelOptions: ChannelOptions = {
+    // Each endpoint gets its own connection: with grpc-js's shared pool, a channel made to replace
+    // one stuck connecting would pick the same stuck connection up again.
+    'grpc.use_local_subchannel_pool': 1,
+    ...channelOptions,
+  };
+  if (tlsServerName) {
+    finalChannelOptions['grpc.ssl_target_name_override'] = tlsServerName;
+    finalChannelOptions['grpc.default_authority'] = tlsServerName;
+  }
+
+  const set = new EndpointSet({
+    service: chosen.service,
+    target: targetText,
+    balancer,
+    makeClient: (address) => new Client(address, credentials, finalChannelOptions),
+    connectTimeoutMs,
+    now,
+    random,
+    logger,
+  });
+  const chain: Next = compose(middleware, transport(set, { pickTimeoutMs, now }));
+
+  let stopWatch: () => void;
+  try {
+    stopWatch = chosen.resolver.watch(chosen.service, set);
+  } catch (error) {
+    // A resolver that throws breaks its contract; the calls still get a clear answer.
+    set.onError(error instanceof Error ? error : new Error(String(error)));
+    stopWatch = () => undefined;
+  }
+
+  const context = (def: MethodDefinition<unknown, unknown>, request: unknown, metadata: Metadata, callOptions: LbCallOptions) => {
+    const { deadline, hashKey, signal: _signal, ...grpcOptions } = callOptions;
+    const ctx = new CallContext({
+      service: chosen.service,
+      target: targetText,
+      method: def.path,
+      type: typeOf(def),
+      definition: def,
+      request,
+      metadata,
+      deadline: toEpochMs(deadline as Date | number | undefined, 'call option deadline'),
+      hashKey,
+      callOptions: grpcOptions,
+      startedAt: now(),
+    });
+    return ctx;
+  };
+
+  const run = (ctx: CallContext, deliver: () => void, signal: AbortSignal | undefined) => {
+    let onAbort: (() => void) | undefined;
+    if (signal) {
+      if (signal.aborted) ctx.abort(Status.CANCELLED);
+      else signal.addEventListener('abort', (onAbort = () => ctx.abort(Status.CANCELLED)), { once: true });
+    }
+    chain(ctx)
+      .catch((error: unknown) => {
+        logger.error({ service: chosen.service, method: ctx.method, err: String(error) }, 'middleware threw');
+        ctx.fail(Status.INTERNAL, `middleware threw during ${ctx.method}: ${error instanceof Error ? error.message : String(error)}`);
+      })
+      .then(() => {
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
+        deliver();
+      });
+  };
+
+  const statusOf = (ctx: CallContext) => ctx.status ?? missingOutcome(ctx);
+
+  const methods: Record<string, AnyFunction> = {};
+  const asyncMethods: Record<string, AnyFunction> = {};
+  for (const [name, def] of Object.entries(service) as [string, MethodDefinition<unknown, unknown>][]) {
+    const type = typeOf(def);
+    let method: AnyFunction;
+    let asyncMethod: AnyFunction;
+    switch (type) {
+      case 'unary':
+        method = (request: unknown, a?: unknown, b?: unknown, c?: unknown) => {
+          const args = splitArguments(a, b, c);
+          if (!args.callback) throw new TypeError(`${name}: a unary call needs a callback (or use client.async.${name})`);
+          const ctx = context(def, request, args.metadata, args.options);
+          const call = new UnaryCall(ctx);
+          const callback = args.callback;
+          run(ctx, () => call.finish(statusOf(ctx), ctx.response, callback), args.options.signal);
+          return call;
+        };
+        asyncMethod = (request: unknown, opts: AsyncCallOptions = {}) =>
+          new Promise((resolve, reject) => {
+            const ctx = context(def, request, opts.metadata ?? new Metadata(), { ...opts.callOptions, deadline: opts.deadline, hashKey: opts.hashKey, signal: opts.signal });
+            run(
+              ctx,
+              () => {
+                const status = statusOf(ctx);
+                if (status.code === Status.OK) resolve(ctx.response);
+                else reject(serviceError(status));
+              },
+              opts.signal,
+            );
+          });
+        break;
+      case 'server_stream':
+        method = (request: unknown, a?: unknown, b?: unknown) => {
+          const args = splitArguments(a, b, undefined);
+          const ctx = context(def, request, args.metadata, args.options);
+          return startStream(ctx, new ServerStreamCall(ctx, def.responseDeserialize), args.options.signal);
+        };
+        asyncMethod = (request: unknown, opts: AsyncCallOptions = {}) => {
+          const ctx = context(def, request, opts.metadata ?? new Metadata(), { ...opts.callOptions, deadline: opts.deadline, hashKey: opts.hashKey, signal: opts.signal });
+          return startStream(ctx, new ServerStreamCall(ctx, def.responseDeserialize), opts.signal);
+        };
+        break;
+      case 'client_stream':
+        method = (a?: unknown, b?: unknown, c?: unknown) => {
+          const args = splitArguments(a, b, c);
+          if (!args.callback) throw new TypeError(`${name}: a client-streaming call needs a callback (or use client.async.${name})`);
+          const ctx = context(def, undefined, args.metadata, args.options);
+          return startStream(ctx, new ClientStreamCall(ctx, def.requestSerialize), args.options.signal, args.callback);
+        };
+        asyncMethod = (requests: Iterable<unknown> | AsyncIterable<unknown>, opts: AsyncCallOptions = {}) =>
+          new Promise((resolve, reject) => {
+            const ctx = context(def, undefined, opts.metadata ?? new Metadata(), { ...opts.callOptions, deadline: opts.deadline, hashKey: opts.hashKey, signal: opts.signal });
+            const call = new ClientStreamCall(ctx, def.requestSerialize);
+            startStream(ctx, call, opts.signal, (error, response) => (error ? reject(error) : resolve(response)));
+            pump(requests, call);
+          });
+        break;
+      default:
+        method = (a?: unknown, b?: unknown) => {
+          const args = splitArguments(a, b, undefined);
+          const ctx = context(def, undefined, args.metadata, args.options);
+          return startStream(ctx, new BidiStreamCall(ctx, def.requestSerialize, def.responseDeserialize), args.options.signal);
+        };
+        asyncMethod = (requests: Iterable<unknown> | AsyncIterable<unknown>, opts: AsyncCallOptions = {}) => {
+          const ctx = context(def, undefined, opts.metadata ?? new Metadata(), { ...opts.callOptions, deadline: opts.deadline, hashKey: opts.hashKey, signal: opts.signal });
+          const call = new BidiStreamCall(ctx, def.requestSerialize, def.responseDeserialize);
+          startStream(ctx, call, opts.signal);
+          pump(requests, call);
+          return call;
+        };
+    }
+    methods[name] = method;
+    asyncMethods[name] = asyncMethod;
+    // grpc-js also offers each method under its original (camelCase) name.
+    const original = (def as { originalName?: string }).originalName;
+    if (original && !(original in methods)) {
+      methods[original] = method;
+      asyncMethods[original] = asyncMethod;
+    }
+  }
+
+  function startStream<P extends StreamProxy>(ctx: CallContext, proxy: P, signal: AbortSignal | undefined, callback?: UnaryCallback): P {
+    attachStream(ctx, proxy);
+    run(ctx, () => proxy.finish(statusOf(ctx), ctx.response, callback), signal);
+    return proxy;
+  }
+
+  let closed = false;
+  const base: LoadBalancedClientBase<T> = {
+    async: asyncMethods as AsyncClient<T>,
+    endpoints: () => set.list(),
+    observe: (observer) => set.observe(observer),
+    waitForReady(deadline, callback) {
+      const until = toEpochMs(deadline, 'waitForReady deadline');
+      const check = (): void => {
+        if (set.all().some((endpoint) => endpoint.available)) return callback();
+        if (set.isClosed) return callback(new Error(`client for "${chosen.service}" (${targetText}) is closed`));
+        const left = until - now();
+        if (left <= 0) return callback(new Error(`no endpoint of "${chosen.service}" (${targetText}) became ready before the deadline: ${set.unavailability().message}`));
+        let waiting = true;
+        const again = () => {
+          if (!waiting) return;
+          waiting = false;
+          clearTimeout(timer);
+          check();
+        };
+        const timer = setTimeout(again, left);
+        set.changed().then(again);
+      };
+      check();
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      stopWatch();
+      set.close();
+    },
+  };
+  return Object.assign(Object.create(null), methods, base) as LoadBalancedClient<T>;
+}
+
+/** Writes `requests` into a client stream, ending it after the last; stops at the first failure. */
+async function pump(requests: Iterable<unknown> | AsyncIterable<unknown>, call: ClientStreamCall | BidiStreamCall): Promise<void> {
+  try {
+    for await (const request of requests) {
+      if (!call.write(request)) await new Promise((resolve) => call.once('drain', resolve));
+      if (call.writableEnded || call.destroyed) return;
+    }
+    call.end();
+  } catch {
+    // The request source failed: the call cannot be completed, so it is cancelled, which the
+    // caller sees as CANCELLED.
+    call.cancel();
+  }
+}

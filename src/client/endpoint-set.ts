@@ -1,0 +1,305 @@
+import type { Client } from '@grpc/grpc-js';
+import type { Balancer, PickInfo, Picker } from '../balancer/types';
+import { parseAddress } from '../resolver/address';
+import type { Instance, ResolverListener } from '../resolver/types';
+import { ClientEndpoint, type EndpointHost, type EndpointInfo } from './endpoint';
+import type { Logger } from './logger';
+
+/** Follows what happens to an endpoint set: for metrics, health checking and tests. */
+export interface EndpointSetObserver {
+  /** A resolver update was applied (after validation). */
+  onResolved?(instances: readonly Instance[]): void;
+  /** A resolver reported an error, or sent a list that could not be used. */
+  onResolveError?(error: Error): void;
+  onEndpointAdded?(endpoint: ClientEndpoint): void;
+  /** The endpoint has closed for good (after draining). */
+  onEndpointRemoved?(endpoint: ClientEndpoint): void;
+  /** State, availability or weight changed. */
+  onEndpointChanged?(endpoint: ClientEndpoint): void;
+}
+
+export interface EndpointSetOptions {
+  readonly service: string;
+  readonly target: string;
+  readonly balancer: Balancer;
+  readonly makeClient: (address: string) => Client;
+  readonly connectTimeoutMs: number;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+/** Why nothing could be picked: whether waiting can help, and what to tell the caller if not. */
+export interface Unavailability {
+  readonly wait: boolean;
+  readonly message: string;
+}
+
+const DEFAULT_WEIGHT = 1;
+
+/**
+ * The live endpoints of one service: one grpc-js channel per address, kept in step with the
+ * resolver, and the picker built over the ones that are available.
+ */
+export class EndpointSet implements ResolverListener {
+  private readonly endpoints = new Map<string, ClientEndpoint>();
+  /** Endpoints that left the resolver's list and still have calls in flight. */
+  private readonly draining = new Set<ClientEndpoint>();
+  private readonly inPicker = new WeakSet<ClientEndpoint>();
+  private readonly observers = new Set<EndpointSetObserver>();
+  private picker: Picker<ClientEndpoint> | undefined;
+  private waiters: (() => void)[] = [];
+  private batching = false;
+  private dirty = false;
+  private closed = false;
+  private readonly host: EndpointHost;
+
+  /** True once the resolver has answered (with a list or an error). */
+  resolved = false;
+  /** The last resolver error, cleared by the next good list. */
+  lastError: Error | undefined;
+  /** When the last usable list arrived (epoch ms), 0 before. */
+  lastResolvedAt = 0;
+
+  constructor(private readonly options: EndpointSetOptions) {
+    this.host = {
+      makeClient: options.makeClient,
+      connectTimeoutMs: options.connectTimeoutMs,
+      now: options.now,
+      random: options.random,
+      changed: (endpoint) => this.endpointChanged(endpoint),
+      closed: (endpoint) => this.endpointClosed(endpoint),
+    };
+  }
+
+  /** Picks an available endpoint, or undefined when none is. */
+  pick(info: PickInfo): ClientEndpoint | undefined {
+    return this.picker?.pick(info);
+  }
+
+  /** Endpoints from the resolver's list plus the ones still draining. */
+  all(): ClientEndpoint[] {
+    return [...this.endpoints.values(), ...this.draining];
+  }
+
+  list(): EndpointInfo[] {
+    return this.all().map((endpoint) => endpoint.info());
+  }
+
+  observe(observer: EndpointSetObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  // ResolverListener
+
+  onUpdate(instances: Instance[]): void {
+    if (this.closed) return;
+    const valid = new Map<string, Instance & { weight: number }>();
+    const problems: string[] = [];
+    if (!Array.isArray(instances)) {
+      this.onError(new Error(`resolver sent ${typeof instances} instead of a list of instances`));
+      return;
+    }
+    for (const instance of instances) {
+      const problem = checkInstance(instance);
+      if (problem) {
+        problems.push(problem);
+        continue;
+      }
+      // The first of two entries with one address wins: one channel per address.
+      if (!valid.has(instance.address)) valid.set(instance.address, { ...instance, weight: instance.weight ?? DEFAULT_WEIGHT });
+    }
+    if (problems.length > 0) {
+      this.report(new Error(`resolver sent ${problems.length} unusable instance(s) for "${this.options.service}": ${problems.slice(0, 3).join('; ')}`));
+    }
+    if (valid.size === 0 && this.endpoints.size > 0) {
+      // Stale is better than nothing: an empty answer is far more often a registry hiccup than
+      // a service with no instances left.
+      this.report(new Error(`resolver returned no usable instances for "${this.options.service}"; keeping the last ${this.endpoints.size}`));
+      return;
+    }
+    this.resolved = true;
+    this.lastError = problems.length > 0 ? this.lastError : undefined;
+    this.lastResolvedAt = this.options.now();
+    this.batch(() => {
+      for (const [address, endpoint] of this.endpoints) {
+        if (!valid.has(address)) {
+          this.endpoints.delete(address);
+          this.draining.add(endpoint);
+          endpoint.drain();
+        }
+      }
+      for (const [address, instance] of valid) this.apply(address, instance);
+    });
+    const list = [...valid.values()];
+    this.options.logger.debug({ service: this.options.service, instances: list.length }, 'resolver update');
+    for (const observer of this.observers) observer.onResolved?.(list);
+    this.wake();
+  }
+
+  onError(error: Error): void {
+    if (this.closed) return;
+    this.resolved = true;
+    this.report(error instanceof Error ? error : new Error(String(error)));
+    this.wake();
+  }
+
+  /**
+   * Whether a call that found nothing to pick should wait for a change, and the message for the
+   * caller if not: names the service, the target and why.
+   */
+  unavailability(): Unavailability {
+    const { service, target } = this.options;
+    const where = `"${service}" (${target})`;
+    if (!this.resolved) return { wait: true, message: `no endpoints for ${where} yet: waiting for the first resolution` };
+    const endpoints = [...this.endpoints.values()];
+    if (endpoints.length === 0) {
+      const why = this.lastError ? `resolver error: ${this.lastError.message}` : 'the resolver returned no instances';
+      return { wait: false, message: `no endpoints for ${where}: ${why}` };
+    }
+    const counts: Record<string, number> = {};
+    let connecting = false;
+    for (const endpoint of endpoints) {
+      const reason = endpoint.ejected
+        ? 'ejected by circuit breaker'
+        : !endpoint.serving
+          ? 'not serving (health check)'
+          : endpoint.state === 'ready'
+            ? 'ready'
+            : endpoint.state === 'transient_failure'
+              ? 'failing to connect'
+              : 'connecting';
+      if (reason === 'connecting') connecting = true;
+      counts[reason] = (counts[reason] ?? 0) + 1;
+    }
+    const detail = Object.entries(counts)
+      .map(([reason, n]) => `${n} ${reason}`)
+      .join(', ');
+    const error = this.lastError ? `; last resolver error: ${this.lastError.message}` : '';
+    return { wait: connecting, message: `no ready endpoint for ${where}: ${endpoints.length} known, ${detail}${error}` };
+  }
+
+  /** Resolves at the next change that might make a pick succeed (or fail for good). */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Closes every channel. Calls in flight are cancelled by grpc-js. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.picker = undefined;
+    for (const endpoint of this.all()) endpoint.shutdown();
+    this.endpoints.clear();
+    this.draining.clear();
+    this.wake();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private apply(address: string, instance: Instance & { weight: number }): void {
+    const tags = instance.tags ? { ...instance.tags } : {};
+    const existing = this.endpoints.get(address);
+    if (existing) {
+      // A weight or tag change is applied in place: the connection stays.
+      if (existing.weight !== instance.weight || !sameTags(existing.tags, tags)) {
+        existing.weight = instance.weight;
+        existing.tags = tags;
+        existing.id = instance.id;
+        this.markDirty();
+      }
+      return;
+    }
+    const revived = [...this.draining].find((endpoint) => endpoint.address === address);
+    if (revived) {
+      this.draining.delete(revived);
+      this.endpoints.set(address, revived);
+      revived.weight = instance.weight;
+      revived.tags = tags;
+      revived.id = instance.id;
+      revived.undrain();
+      return;
+    }
+    const endpoint = new ClientEndpoint(address, instance.weight, tags, instance.id, this.host);
+    this.endpoints.set(address, endpoint);
+    for (const observer of this.observers) observer.onEndpointAdded?.(endpoint);
+    this.markDirty();
+  }
+
+  private endpointChanged(endpoint: ClientEndpoint): void {
+    if (endpoint.available !== this.inPicker.has(endpoint)) this.markDirty();
+    for (const observer of this.observers) observer.onEndpointChanged?.(endpoint);
+    this.wake();
+  }
+
+  private endpointClosed(endpoint: ClientEndpoint): void {
+    this.draining.delete(endpoint);
+    if (this.endpoints.get(endpoint.address) === endpoint) this.endpoints.delete(endpoint.address);
+    for (const observer of this.observers) observer.onEndpointRemoved?.(endpoint);
+  }
+
+  private batch(fn: () => void): void {
+    this.batching = true;
+    try {
+      fn();
+    } finally {
+      this.batching = false;
+    }
+    if (this.dirty) this.rebuild();
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    if (!this.batching) this.rebuild();
+  }
+
+  private rebuild(): void {
+    this.dirty = false;
+    if (this.closed) return;
+    const available: ClientEndpoint[] = [];
+    for (const endpoint of this.endpoints.values()) {
+      if (endpoint.available) {
+        available.push(endpoint);
+        this.inPicker.add(endpoint);
+      } else {
+        this.inPicker.delete(endpoint);
+      }
+    }
+    for (const endpoint of this.draining) this.inPicker.delete(endpoint);
+    this.picker = available.length > 0 ? this.options.balancer.build(available) : undefined;
+  }
+
+  private report(error: Error): void {
+    this.lastError = error;
+    this.options.logger.warn({ service: this.options.service, err: error.message }, 'resolver error; keeping the last good endpoints');
+    for (const observer of this.observers) observer.onResolveError?.(error);
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function checkInstance(instance: Instance): string | undefined {
+  if (instance === null || typeof instance !== 'object') return `${JSON.stringify(instance)} is not an instance object`;
+  const parsed = parseAddress(instance.address);
+  if (parsed instanceof Error) return parsed.message;
+  const weight = instance.weight;
+  if (weight !== undefined && !(typeof weight === 'number' && Number.isFinite(weight) && weight > 0)) {
+    return `instance ${instance.address} has weight ${String(weight)}; weights must be finite numbers > 0`;
+  }
+  return undefined;
+}
+
+function sameTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
+}

@@ -1,0 +1,322 @@
+import { connectivityState as Connectivity, status as Status, type Client } from '@grpc/grpc-js';
+import type { Endpoint } from '../balancer/types';
+
+/** Where an endpoint stands, as `client.endpoints()` shows it. */
+export type EndpointState = 'idle' | 'connecting' | 'ready' | 'transient_failure' | 'shutdown';
+
+/** Finagle's and Linkerd's decay time for latency and failure averages: recent enough to follow a slowdown within seconds. */
+export const DEFAULT_DECAY_MS = 10_000;
+
+/** Envoy's default connect timeout; grpc-js has none, and a peer that accepts TCP but never speaks HTTP/2 would stay CONNECTING forever. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+/** Reconnect backoff after a connect timeout, as in gRPC's connection-backoff spec (1 s, ×1.6, ±20 %, 120 s cap). */
+const RECONNECT_INITIAL_MS = 1_000;
+const RECONNECT_MULTIPLIER = 1.6;
+const RECONNECT_JITTER = 0.2;
+const RECONNECT_MAX_MS = 120_000;
+
+/** Status codes that say something about the endpoint rather than the request. */
+export function isEndpointFailure(code: Status): boolean {
+  return (
+    code === Status.UNAVAILABLE ||
+    code === Status.DEADLINE_EXCEEDED ||
+    code === Status.INTERNAL ||
+    code === Status.UNKNOWN ||
+    code === Status.RESOURCE_EXHAUSTED ||
+    code === Status.DATA_LOSS
+  );
+}
+
+/** A snapshot of one endpoint for operators and tests. */
+export interface EndpointInfo {
+  readonly address: string;
+  readonly id: string | undefined;
+  readonly weight: number;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly state: EndpointState;
+  /** True when the balancer may pick it now. */
+  readonly available: boolean;
+  readonly draining: boolean;
+  /** Set while a circuit breaker keeps the endpoint out of the picker. */
+  readonly ejected: boolean;
+  /** False while active health checking reports the endpoint NOT_SERVING. */
+  readonly serving: boolean;
+  readonly inflight: number;
+  readonly calls: number;
+  readonly failures: number;
+  readonly consecutiveFailures: number;
+  /** Time-decayed share of recent calls that failed, 0..1. */
+  readonly failureRate: number;
+  readonly latencyEwmaMs: number | undefined;
+  /** Connect attempts that gave up after the connect timeout. */
+  readonly connectTimeouts: number;
+}
+
+export interface EndpointHost {
+  /** Makes the grpc-js client (one channel) for an address. */
+  makeClient(address: string): Client;
+  /** Told when the endpoint's availability or weight changes, so the picker is rebuilt. */
+  changed(endpoint: ClientEndpoint): void;
+  /** Told once the endpoint has shut down (drained or closed). */
+  closed(endpoint: ClientEndpoint): void;
+  readonly connectTimeoutMs: number;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+/**
+ * One instance address with its own grpc-js channel and live stats. Balancers read `weight`,
+ * `inflight` and `latencyEwmaMs` live from it.
+ */
+export class ClientEndpoint implements Endpoint {
+  readonly address: string;
+  id: string | undefined;
+  weight: number;
+  tags: Readonly<Record<string, string>>;
+
+  inflight = 0;
+  calls = 0;
+  failures = 0;
+  consecutiveFailures = 0;
+  latencyEwmaMs: number | undefined = undefined;
+  connectTimeouts = 0;
+
+  private failureEwma = 0;
+  private lastSampleAt = 0;
+  private grpcState: EndpointState = 'idle';
+  private timedOut = false;
+  private drainingFlag = false;
+  private ejectedFlag = false;
+  private servingFlag = true;
+  private client_: Client;
+  /** Bumped whenever the channel is replaced, so watchers of an old channel fall silent. */
+  private generation = 0;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectAttempts = 0;
+
+  constructor(
+    address: string,
+    weight: number,
+    tags: Readonly<Record<string, string>>,
+    id: string | undefined,
+    private readonly host: EndpointHost,
+  ) {
+    this.address = address;
+    this.weight = weight;
+    this.tags = tags;
+    this.id = id;
+    this.client_ = this.connect();
+  }
+
+  /** The grpc-js client calls are sent on. */
+  get client(): Client {
+    return this.client_;
+  }
+
+  get state(): EndpointState {
+    if (this.grpcState === 'shutdown') return 'shutdown';
+    return this.timedOut ? 'transient_failure' : this.grpcState;
+  }
+
+  get draining(): boolean {
+    return this.drainingFlag;
+  }
+
+  get ejected(): boolean {
+    return this.ejectedFlag;
+  }
+
+  get serving(): boolean {
+    return this.servingFlag;
+  }
+
+  /** Connected and not held back by draining, a breaker or a health check. */
+  get available(): boolean {
+    return this.grpcState === 'ready' && !this.drainingFlag && !this.ejectedFlag && this.servingFlag;
+  }
+
+  /** Keeps the endpoint out of (or lets it back into) the picker: for circuit breakers. */
+  setEjected(ejected: boolean): void {
+    if (this.ejectedFlag === ejected) return;
+    this.ejectedFlag = ejected;
+    this.notify();
+  }
+
+  /** Records what active health checking says. */
+  setServing(serving: boolean): void {
+    if (this.servingFlag === serving) return;
+    this.servingFlag = serving;
+    this.notify();
+  }
+
+  /** A call starts on this endpoint. */
+  begin(): void {
+    this.inflight++;
+    this.calls++;
+  }
+
+  /** A call that began here has finished with `code`, after `latencyMs` when it is a latency sample. */
+  end(code: Status, latencyMs: number | undefined): void {
+    this.inflight--;
+    const failed = isEndpointFailure(code);
+    const now = this.host.now();
+    const elapsed = now - this.lastSampleAt;
+    this.lastSampleAt = now;
+    // Weight of the old average: decays with time since the last sample, not per call, so the
+    // average means the same at 10 and 10,000 calls per second.
+    const keep = Math.exp(-Math.max(elapsed, 0) / DEFAULT_DECAY_MS);
+    this.failureEwma = this.failureEwma * keep + (failed ? 1 - keep : 0);
+    if (failed) {
+      this.failures++;
+      this.consecutiveFailures++;
+    } else {
+      this.consecutiveFailures = 0;
+    }
+    // Cancelled calls say nothing about the endpoint's speed.
+    if (latencyMs !== undefined && code !== Status.CANCELLED) {
+      const ewma = this.latencyEwmaMs;
+      // Peak-sensitive: a slower sample takes over at once, faster ones pull the average down
+      // gradually, so a slowing endpoint is avoided quickly and trusted again slowly.
+      this.latencyEwmaMs = ewma === undefined || latencyMs > ewma ? latencyMs : ewma * keep + latencyMs * (1 - keep);
+    }
+    if (this.drainingFlag && this.inflight === 0) this.shutdown();
+  }
+
+  /** Leaves the picker; closes once the calls in flight have finished. */
+  drain(): void {
+    if (this.drainingFlag || this.grpcState === 'shutdown') return;
+    this.drainingFlag = true;
+    this.notify();
+    if (this.inflight === 0) this.shutdown();
+  }
+
+  /** The address came back while draining: take calls again on the same channel. */
+  undrain(): void {
+    if (!this.drainingFlag || this.grpcState === 'shutdown') return;
+    this.drainingFlag = false;
+    this.notify();
+  }
+
+  /** Closes the channel now. Calls still in flight on it are left to grpc-js to finish or fail. */
+  shutdown(): void {
+    if (this.grpcState === 'shutdown') return;
+    this.generation++;
+    this.clearTimers();
+    this.grpcState = 'shutdown';
+    this.client_.close();
+    this.notify();
+    this.host.closed(this);
+  }
+
+  info(): EndpointInfo {
+    return {
+      address: this.address,
+      id: this.id,
+      weight: this.weight,
+      tags: this.tags,
+      state: this.state,
+      available: this.available,
+      draining: this.drainingFlag,
+      ejected: this.ejectedFlag,
+      serving: this.servingFlag,
+      inflight: this.inflight,
+      calls: this.calls,
+      failures: this.failures,
+      consecutiveFailures: this.consecutiveFailures,
+      failureRate: this.failureEwma * Math.exp(-Math.max(this.host.now() - this.lastSampleAt, 0) / DEFAULT_DECAY_MS),
+      latencyEwmaMs: this.latencyEwmaMs,
+      connectTimeouts: this.connectTimeouts,
+    };
+  }
+
+  private connect(): Client {
+    const generation = ++this.generation;
+    const client = this.host.makeClient(this.address);
+    this.client_ = client;
+    this.timedOut = false;
+    this.track(client, generation);
+    return client;
+  }
+
+  private track(client: Client, generation: number): void {
+    if (generation !== this.generation) return;
+    const channel = client.getChannel();
+    // true: an idle channel (new, or idle after grpc-js's idle timeout) starts connecting, so the
+    // endpoint is warm when a call is picked for it.
+    const state = channel.getConnectivityState(true);
+    this.onGrpcState(state);
+    if (state === Connectivity.SHUTDOWN) return;
+    channel.watchConnectivityState(state, Infinity, () => this.track(client, generation));
+  }
+
+  private onGrpcState(state: Connectivity): void {
+    switch (state) {
+      case Connectivity.READY:
+        this.grpcState = 'ready';
+        this.reconnectAttempts = 0;
+        this.timedOut = false;
+        this.clearConnectTimer();
+        break;
+      case Connectivity.TRANSIENT_FAILURE:
+        // grpc-js backs off and retries by itself; it does not hang in this state.
+        this.grpcState = 'transient_failure';
+        this.clearConnectTimer();
+        break;
+      case Connectivity.IDLE:
+      case Connectivity.CONNECTING:
+        this.grpcState = state === Connectivity.IDLE ? 'idle' : 'connecting';
+        this.startConnectTimer();
+        break;
+      case Connectivity.SHUTDOWN:
+        this.grpcState = 'shutdown';
+        break;
+    }
+    this.notify();
+  }
+
+  private startConnectTimer(): void {
+    if (this.connectTimer || this.host.connectTimeoutMs === Infinity) return;
+    this.connectTimer = setTimeout(() => this.onConnectTimeout(), this.host.connectTimeoutMs);
+    this.connectTimer.unref();
+  }
+
+  private onConnectTimeout(): void {
+    this.connectTimer = undefined;
+    if (this.grpcState !== 'connecting' && this.grpcState !== 'idle') return;
+    // The only way to abandon a grpc-js connection attempt is to close its channel. A fresh one
+    // is made after a backoff; meanwhile the endpoint counts as failed, so it is not picked and
+    // calls waiting for it learn that nothing is coming.
+    this.connectTimeouts++;
+    this.generation++;
+    this.client_.close();
+    this.timedOut = true;
+    this.grpcState = 'transient_failure';
+    const base = Math.min(RECONNECT_INITIAL_MS * RECONNECT_MULTIPLIER ** this.reconnectAttempts, RECONNECT_MAX_MS);
+    this.reconnectAttempts++;
+    const delay = base * (1 + RECONNECT_JITTER * (2 * this.host.random() - 1));
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connect();
+    }, delay);
+    this.reconnectTimer.unref();
+    this.notify();
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  private clearTimers(): void {
+    this.clearConnectTimer();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  private notify(): void {
+    this.host.changed(this);
+  }
+
+}

@@ -1,0 +1,172 @@
+import { Metadata, status as Status, type CallOptions, type Client, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
+import type { Next } from '../middleware/types';
+import type { RealStream, StreamProxy } from './calls';
+import type { CallContext } from './context';
+import type { ClientEndpoint } from './endpoint';
+import type { EndpointSet } from './endpoint-set';
+
+export interface TransportOptions {
+  /** How long a call without a deadline waits for an endpoint to become ready. */
+  readonly pickTimeoutMs: number;
+  readonly now: () => number;
+}
+
+/** Where a streaming call's proxy is kept on its context, for the transport to bind. */
+export const STREAM_PROXY = Symbol('grpc-lb-kit.streamProxy');
+type WithProxy = CallContext & { [STREAM_PROXY]?: StreamProxy };
+
+export function attachStream(ctx: CallContext, proxy: StreamProxy): void {
+  (ctx as WithProxy)[STREAM_PROXY] = proxy;
+}
+
+/**
+ * The end of the middleware chain: picks an endpoint (waiting, within bounds, when none is ready
+ * yet) and sends the attempt on it. Resolves when the attempt has finished, outcome in ctx.
+ */
+export function transport(set: EndpointSet, options: TransportOptions): Next {
+  return (ctx) => {
+    ctx.resetOutcome();
+    const endpoint = ctx.aborted ? undefined : set.pick(ctx);
+    if (endpoint) return send(ctx, endpoint);
+    return waitForEndpoint(ctx, set, options).then((picked) => (picked ? send(ctx, picked) : undefined));
+  };
+}
+
+async function waitForEndpoint(ctx: CallContext, set: EndpointSet, options: TransportOptions): Promise<ClientEndpoint | undefined> {
+  const waitUntil = options.now() + options.pickTimeoutMs;
+  for (;;) {
+    if (ctx.aborted) {
+      ctx.fail(Status.CANCELLED, 'Cancelled on client');
+      return undefined;
+    }
+    if (set.isClosed) {
+      ctx.fail(Status.UNAVAILABLE, `client for "${ctx.service}" (${ctx.target}) is closed`);
+      return undefined;
+    }
+    const endpoint = set.pick(ctx);
+    if (endpoint) return endpoint;
+    const why = set.unavailability();
+    if (!why.wait) {
+      ctx.fail(Status.UNAVAILABLE, why.message);
+      return undefined;
+    }
+    const now = options.now();
+    const deadline = ctx.effectiveDeadline;
+    if (now >= deadline) {
+      ctx.fail(Status.DEADLINE_EXCEEDED, `deadline exceeded while waiting for an endpoint: ${why.message}`);
+      return undefined;
+    }
+    if (now >= waitUntil) {
+      ctx.fail(Status.UNAVAILABLE, `${why.message} (waited ${options.pickTimeoutMs} ms)`);
+      return undefined;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.min(deadline, waitUntil) - now);
+      const removeAbortHook = ctx.onAbort(done);
+      set.changed().then(done);
+      function done() {
+        clearTimeout(timer);
+        removeAbortHook();
+        resolve();
+      }
+    });
+  }
+}
+
+function attemptOptions(ctx: CallContext): CallOptions {
+  const deadline = ctx.effectiveDeadline;
+  return deadline === Infinity ? ctx.callOptions : { ...ctx.callOptions, deadline };
+}
+
+function send(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
+  ctx.endpoint = endpoint;
+  ctx.tried.add(endpoint.address);
+  ctx.attemptStartedAt = Date.now();
+  return ctx.type === 'unary' ? sendUnary(ctx, endpoint) : sendStream(ctx, endpoint);
+}
+
+function sendUnary(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
+  return new Promise((resolve) => {
+    const { definition } = ctx;
+    const started = performance.now();
+    let error: ServiceError | null = null;
+    let response: unknown;
+    endpoint.begin();
+    const call = endpoint.client.makeUnaryRequest(
+      definition.path,
+      definition.requestSerialize,
+      definition.responseDeserialize,
+      ctx.request,
+      ctx.metadata,
+      attemptOptions(ctx),
+      (err: ServiceError | null, value?: unknown) => {
+        error = err;
+        response = value;
+      },
+    );
+    const removeAbortHook = ctx.onAbort(() => call.cancel());
+    call.on('metadata', (metadata: Metadata) => {
+      ctx.responseMetadata = metadata;
+    });
+    call.on('status', (status: StatusObject) => {
+      removeAbortHook();
+      // The callback's error is the truth: grpc-js turns an OK status without a message into one.
+      ctx.status = error ? { code: error.code, details: error.details, metadata: error.metadata } : status;
+      ctx.response = response;
+      ctx.attemptEndedAt = Date.now();
+      endpoint.end(ctx.status.code, performance.now() - started);
+      resolve();
+    });
+  });
+}
+
+function sendStream(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
+  const proxy = (ctx as WithProxy)[STREAM_PROXY];
+  if (!proxy) {
+    ctx.fail(Status.INTERNAL, `streaming call to ${ctx.method} has no stream to bind`);
+    return Promise.resolve();
+  }
+  if (proxy.bound) {
+    // Messages already went to the first attempt's server; they cannot be replayed elsewhere.
+    ctx.fail(Status.INTERNAL, `streaming call to ${ctx.method} cannot be attempted twice`);
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const { definition } = ctx;
+    const client: Client = endpoint.client;
+    const options = attemptOptions(ctx);
+    let error: ServiceError | null = null;
+    let response: unknown;
+    const callback = (err: ServiceError | null, value?: unknown) => {
+      error = err;
+      response = value;
+    };
+    endpoint.begin();
+    let real: RealStream;
+    switch (ctx.type) {
+      case 'server_stream':
+        real = client.makeServerStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, ctx.request, ctx.metadata, options);
+        break;
+      case 'client_stream':
+        real = client.makeClientStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, ctx.metadata, options, callback);
+        break;
+      default:
+        real = client.makeBidiStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, ctx.metadata, options);
+    }
+    proxy.bind(real);
+    const removeAbortHook = ctx.onAbort(() => real.cancel());
+    real.on('metadata', (metadata: Metadata) => {
+      ctx.responseMetadata = metadata;
+    });
+    real.on('status', (status: StatusObject) => {
+      removeAbortHook();
+      ctx.status = error ? { code: error.code, details: error.details, metadata: error.metadata } : status;
+      ctx.response = response;
+      ctx.attemptEndedAt = Date.now();
+      // A stream's duration is not a latency sample; only its outcome counts.
+      endpoint.end(ctx.status.code, undefined);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,237 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import * as http from 'node:http';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+
+/** Where scripts/install-consul.sh puts the binary. */
+export const CONSUL_BIN = join(__dirname, '..', '..', '.tools', 'consul', 'usr', 'bin', 'consul');
+
+/** A dev agent elects itself in about two seconds; far beyond that it is not going to. */
+const LEADER_TIMEOUT_MS = 20_000;
+const LEADER_POLL_MS = 50;
+/** Port races with other test processes are rare; a few fresh tries cover them. */
+const START_ATTEMPTS = 3;
+const LOG_LINES_KEPT = 200;
+
+export interface ConsulAgentOptions {
+  /** Turns ACLs on (default deny) with this as the master token. */
+  aclMasterToken?: string;
+  /** TTL of service records in Consul's DNS answers, e.g. "2s" (Consul's default is 0). */
+  dnsServiceTtl?: string;
+  /** More HCL configuration snippets. */
+  hcl?: string[];
+}
+
+export interface ConsulAgent {
+  /** "127.0.0.1:port" of the HTTP API. */
+  readonly httpAddress: string;
+  /** "127.0.0.1:port" of the DNS interface (UDP and TCP). */
+  readonly dnsAddress: string;
+  readonly httpPort: number;
+  readonly dnsPort: number;
+  /** Ends the agent gracefully and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Ends the agent with SIGKILL (a crash) and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Starts the agent again on the same ports and waits for a leader. A dev agent starts empty. */
+  restart(): Promise<void>;
+  /** Whether the agent process is running. */
+  running(): boolean;
+  /** The agent's recent output, for failure messages. */
+  logs(): string;
+}
+
+const children = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // An agent must never outlive the test process, whatever way the tests end.
+  process.on('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+}
+
+function tcpPort(port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const chosen = (server.address() as { port: number }).port;
+      server.close(() => resolve(chosen));
+    });
+  });
+}
+
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+}
+
+/** A port the OS chose, free for TCP (and UDP when asked), different from `taken`. */
+async function freePort(udp: boolean, taken: Set<number>): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await tcpPort();
+    if (taken.has(port)) continue;
+    if (udp && !(await udpFree(port))) continue;
+    taken.add(port);
+    return port;
+  }
+  throw new Error('could not find a free port for the Consul agent');
+}
+
+function getText(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 2_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Starts a real `consul agent -dev` on loopback with ports chosen by the OS, so test files can run
+ * side by side. Resolves once the agent has a leader.
+ */
+export async function startConsul(options: ConsulAgentOptions = {}): Promise<ConsulAgent> {
+  if (!existsSync(CONSUL_BIN)) {
+    throw new Error(`no Consul binary at ${CONSUL_BIN}: run "bash scripts/install-consul.sh" first`);
+  }
+  installExitHook();
+  const hcl = ['disable_update_check = true', ...(options.hcl ?? [])];
+  if (options.dnsServiceTtl) hcl.push(`dns_config { service_ttl { "*" = "${options.dnsServiceTtl}" } }`);
+  if (options.aclMasterToken) {
+    hcl.push(
+      `acl { enabled = true, default_policy = "deny", enable_token_persistence = false, tokens { master = "${options.aclMasterToken}", agent = "${options.aclMasterToken}" } }`,
+    );
+  }
+
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+    const taken = new Set<number>();
+    const ports = {
+      http: await freePort(false, taken),
+      dns: await freePort(true, taken),
+      serfLan: await freePort(true, taken),
+      server: await freePort(false, taken),
+    };
+    const agent = createAgent(ports, hcl);
+    try {
+      await agent.begin();
+      return agent.handle;
+    } catch (error) {
+      lastError = error as Error;
+      await agent.handle.kill();
+    }
+  }
+  throw lastError ?? new Error('Consul agent did not start');
+}
+
+function createAgent(ports: { http: number; dns: number; serfLan: number; server: number }, hcl: string[]) {
+  const args = [
+    'agent',
+    '-dev',
+    '-client=127.0.0.1',
+    '-bind=127.0.0.1',
+    `-http-port=${ports.http}`,
+    `-dns-port=${ports.dns}`,
+    '-grpc-port=-1',
+    `-serf-lan-port=${ports.serfLan}`,
+    '-serf-wan-port=-1',
+    `-server-port=${ports.server}`,
+    '-log-level=warn',
+    ...hcl.flatMap((snippet) => ['-hcl', snippet]),
+  ];
+  const lines: string[] = [];
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim()) lines.push(line);
+    }
+    if (lines.length > LOG_LINES_KEPT) lines.splice(0, lines.length - LOG_LINES_KEPT);
+  };
+
+  const spawnAgent = () => {
+    const proc = spawn(CONSUL_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    children.add(proc);
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    // Neither the agent nor its pipes keep the test process alive: a test that forgets stop()
+    // still exits, and the exit hook kills the agent.
+    proc.unref();
+    (proc.stdout as unknown as Socket).unref();
+    (proc.stderr as unknown as Socket).unref();
+    exited = new Promise<void>((resolve) => {
+      proc.once('exit', () => {
+        children.delete(proc);
+        if (child === proc) child = undefined;
+        resolve();
+      });
+    });
+  };
+
+  const waitForLeader = async () => {
+    const deadline = Date.now() + LEADER_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (!child) throw new Error(`Consul agent exited while starting:\n${lines.slice(-30).join('\n')}`);
+      try {
+        const { status, body } = await getText(ports.http, '/v1/status/leader');
+        if (status === 200 && body.length > 2 && body !== '""') return;
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
+    }
+    throw new Error(`Consul agent elected no leader within ${LEADER_TIMEOUT_MS} ms:\n${lines.slice(-30).join('\n')}`);
+  };
+
+  const end = async (signal: NodeJS.Signals) => {
+    const proc = child;
+    if (!proc) return;
+    // Held while waiting, or a test with nothing else pending would end before the agent has.
+    proc.ref();
+    proc.kill(signal);
+    await exited;
+  };
+
+  const handle: ConsulAgent = {
+    httpAddress: `127.0.0.1:${ports.http}`,
+    dnsAddress: `127.0.0.1:${ports.dns}`,
+    httpPort: ports.http,
+    dnsPort: ports.dns,
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    restart: async () => {
+      await end('SIGKILL');
+      spawnAgent();
+      await waitForLeader();
+    },
+    running: () => child !== undefined,
+    logs: () => lines.join('\n'),
+  };
+
+  return {
+    handle,
+    begin: async () => {
+      spawnAgent();
+      await waitForLeader();
+    },
+  };
+}

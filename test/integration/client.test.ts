@@ -1,0 +1,357 @@
+import * as grpc from '@grpc/grpc-js';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { after, describe, test } from 'node:test';
+import { createClient, memoryResolver, type LoadBalancedClientBase, type Middleware } from '../../src';
+import { EchoClient, startEchoServer, startEchoServers, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
+
+type Echo = EchoStub & LoadBalancedClientBase<any>;
+
+const servers: EchoServer[] = [];
+const closers: (() => void)[] = [];
+after(() => {
+  for (const close of closers) close();
+  for (const server of servers) server.forceStop();
+});
+
+async function track(...started: EchoServer[]): Promise<EchoServer[]> {
+  servers.push(...started);
+  return started;
+}
+
+function client(options: Parameters<typeof createClient>[1]) {
+  const c = createClient(EchoClient, options) as unknown as Echo;
+  closers.push(() => c.close());
+  return c;
+}
+
+function unary(c: Echo, request: object, metadata = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<EchoReply> {
+  return new Promise((resolve, reject) => c.unary(request, metadata, options, (err: grpc.ServiceError | null, reply: EchoReply) => (err ? reject(err) : resolve(reply))));
+}
+
+function outcome(c: Echo, request: object, options: grpc.CallOptions = {}): Promise<grpc.ServiceError | EchoReply> {
+  return unary(c, request, new grpc.Metadata(), options).catch((err: grpc.ServiceError) => err);
+}
+
+async function spread(c: Echo, n: number): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const reply = await unary(c, { message: `m${i}` });
+    counts[reply.server] = (counts[reply.server] ?? 0) + 1;
+  }
+  return counts;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function eventually(check: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+describe('createClient over real servers', () => {
+  test('spreads calls evenly over 3 servers (static target)', async () => {
+    const s = await track(...(await startEchoServers(3)));
+    const c = client({ target: `static:///${s.map((x) => x.address).join(',')}` });
+    await eventually(() => c.endpoints().filter((e) => e.available).length === 3);
+    const counts = await spread(c, 300);
+    assert.deepEqual(counts, { s0: 100, s1: 100, s2: 100 });
+  });
+
+  test('follows the resolver: an added server gets calls, a removed one stops getting them', async () => {
+    const [a, b, extra] = await track(...(await startEchoServers(3)));
+    const registry = memoryResolver();
+    registry.set('echo', [a.address, b.address]);
+    const c = client({ resolver: registry, service: 'echo' });
+    assert.deepEqual(Object.keys(await spread(c, 20)).sort(), ['s0', 's1']);
+
+    registry.set('echo', [a.address, b.address, extra.address]);
+    await eventually(() => c.endpoints().filter((e) => e.available).length === 3);
+    assert.deepEqual(await spread(c, 30), { s0: 10, s1: 10, s2: 10 });
+
+    registry.set('echo', [b.address, extra.address]);
+    a.resetCounts();
+    await spread(c, 30);
+    assert.equal(a.total(), 0, 'the removed server got calls');
+    await eventually(() => c.endpoints().length === 2);
+  });
+
+  test('a call in flight on a removed endpoint completes; the endpoint closes after it', async () => {
+    const [slow, fast] = await track(
+      await startEchoServer({ name: 'slow', behaviour: { delayMs: 300 } }),
+      await startEchoServer({ name: 'fast' }),
+    );
+    const registry = memoryResolver();
+    registry.set('echo', [slow.address]);
+    const c = client({ resolver: registry, service: 'echo' });
+    const inflight = unary(c, { message: 'keep me' });
+    await eventually(() => slow.total() === 1);
+    registry.set('echo', [fast.address]);
+    await sleep(20);
+    const draining = c.endpoints().find((e) => e.address === slow.address);
+    assert.ok(draining, 'the draining endpoint is still listed while its call runs');
+    assert.equal(draining.draining, true);
+    assert.equal(draining.inflight, 1);
+    const reply = await inflight;
+    assert.equal(reply.server, 'slow');
+    await eventually(() => c.endpoints().every((e) => e.address !== slow.address));
+    assert.equal((await unary(c, {})).server, 'fast');
+  });
+
+  test('a weight change applies in place without reconnecting', async () => {
+    const [a, b] = await track(...(await startEchoServers(2)));
+    const registry = memoryResolver();
+    registry.set('echo', [a.address, b.address]);
+    const c = client({ resolver: registry, service: 'echo' });
+    await eventually(() => c.endpoints().filter((e) => e.available).length === 2);
+    await spread(c, 10);
+    const before = c.endpoints().find((e) => e.address === a.address)!;
+    registry.set('echo', [{ address: a.address, weight: 3 }, { address: b.address, weight: 1 }]);
+    const counts = await spread(c, 40);
+    assert.deepEqual(counts, { s0: 30, s1: 10 });
+    const afterChange = c.endpoints().find((e) => e.address === a.address)!;
+    assert.equal(afterChange.weight, 3);
+    assert.equal(afterChange.calls, before.calls + 30, 'stats continue: same endpoint, same channel');
+    assert.equal(afterChange.connectTimeouts, 0);
+  });
+
+  test('calls made before the first resolution wait for it', async () => {
+    const [a] = await track(await startEchoServer({ name: 'late' }));
+    const registry = memoryResolver();
+    const c = client({ resolver: registry, service: 'echo' });
+    const pending = unary(c, { message: 'early' });
+    await sleep(100);
+    registry.set('echo', [a.address]);
+    assert.equal((await pending).server, 'late');
+  });
+
+  test('with no endpoints, calls fail UNAVAILABLE naming the service, the target and why', async () => {
+    const registry = memoryResolver();
+    registry.set('ghost', []);
+    const c = client({ resolver: registry, service: 'ghost', target: 'memory:///ghost' });
+    const err = (await outcome(c, {})) as grpc.ServiceError;
+    assert.equal(err.code, grpc.status.UNAVAILABLE);
+    assert.match(err.details, /"ghost"/);
+    assert.match(err.details, /memory:\/\/\/ghost/);
+    assert.match(err.details, /returned no instances/);
+
+    const failing = memoryResolver();
+    const c2 = client({ resolver: failing, service: 'down' });
+    failing.fail('down', new Error('registry unreachable'));
+    const err2 = (await outcome(c2, {})) as grpc.ServiceError;
+    assert.equal(err2.code, grpc.status.UNAVAILABLE);
+    assert.match(err2.details, /registry unreachable/);
+  });
+
+  test('without a deadline, a call waits at most pickTimeoutMs for a first resolution', async () => {
+    const c = client({ resolver: memoryResolver(), service: 'never', pickTimeoutMs: 150 });
+    const started = Date.now();
+    const err = (await outcome(c, {})) as grpc.ServiceError;
+    assert.equal(err.code, grpc.status.UNAVAILABLE);
+    assert.match(err.details, /waiting for the first resolution/);
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  test('a resolver error or an empty list keeps the last good endpoints', async () => {
+    const [a] = await track(await startEchoServer());
+    const registry = memoryResolver();
+    registry.set('echo', [a.address]);
+    const seen: string[] = [];
+    const c = client({ resolver: registry, service: 'echo' });
+    c.observe({ onResolveError: (e) => seen.push(e.message) });
+    await unary(c, {});
+    registry.fail('echo', new Error('consul down'));
+    registry.set('echo', []);
+    assert.equal((await unary(c, {})).server, 'echo');
+    assert.equal(c.endpoints().length, 1);
+    assert.deepEqual(seen.length, 2);
+    assert.match(seen[1], /no usable instances/);
+  });
+
+  test('bad instances are skipped and reported, good ones kept', async () => {
+    const [a] = await track(await startEchoServer());
+    const registry = memoryResolver();
+    const errors: string[] = [];
+    const c = client({ resolver: registry, service: 'echo' });
+    c.observe({ onResolveError: (e) => errors.push(e.message) });
+    registry.set('echo', [a.address, 'no-port', { address: '10.0.0.1:1', weight: -2 }]);
+    assert.equal((await unary(c, {})).server, 'echo');
+    assert.equal(c.endpoints().length, 1);
+    assert.match(errors[0], /2 unusable instance/);
+    assert.match(errors[0], /no-port/);
+  });
+
+  test('deadline and cancel work on a stalled call', async () => {
+    const [stalled] = await track(await startEchoServer({ behaviour: { stall: true } }));
+    const c = client({ target: `static:///${stalled.address}` });
+    const started = Date.now();
+    const err = (await outcome(c, {}, { deadline: Date.now() + 200 })) as grpc.ServiceError;
+    assert.equal(err.code, grpc.status.DEADLINE_EXCEEDED);
+    assert.ok(Date.now() - started < 1500, 'deadline bounded the call');
+
+    const statuses: grpc.StatusObject[] = [];
+    const result = new Promise<grpc.ServiceError>((resolve) => {
+      const call = c.unary({}, (e: grpc.ServiceError) => resolve(e));
+      call.on('status', (s: grpc.StatusObject) => statuses.push(s));
+      setTimeout(() => call.cancel(), 100);
+    });
+    const cancelled = await result;
+    assert.equal(cancelled.code, grpc.status.CANCELLED);
+    await sleep(10);
+    assert.equal(statuses[0]?.code, grpc.status.CANCELLED);
+    await eventually(() => c.endpoints()[0].inflight === 0);
+  });
+
+  test('metadata, interceptors, events and getPeer behave as with the plain stub', async () => {
+    const [a] = await track(await startEchoServer());
+    const c = client({ target: `static:///${a.address}` });
+    const md = new grpc.Metadata();
+    md.set('x-echo', 'yes');
+    let intercepted = 0;
+    const interceptor: grpc.Interceptor = (options, nextCall) => {
+      intercepted++;
+      return new grpc.InterceptingCall(nextCall(options));
+    };
+    const events: string[] = [];
+    const reply = await new Promise<EchoReply>((resolve, reject) => {
+      const call = c.unary({ message: 'hi' }, md, { interceptors: [interceptor] }, (err: grpc.ServiceError | null, r: EchoReply) => {
+        events.push('callback');
+        err ? reject(err) : resolve(r);
+      });
+      call.on('metadata', () => events.push('metadata'));
+      call.on('status', (s: grpc.StatusObject) => {
+        events.push(`status:${s.code}`);
+        assert.equal(call.getPeer(), a.address);
+      });
+    });
+    await sleep(5);
+    assert.equal(reply.message, 'hi');
+    assert.equal(intercepted, 1);
+    assert.equal(a.lastMetadata?.get('x-echo')[0], 'yes');
+    assert.deepEqual(events, ['metadata', 'callback', 'status:0']);
+  });
+
+  test('server errors reach the caller as grpc-js ServiceErrors', async () => {
+    const [a] = await track(await startEchoServer({ behaviour: { failCode: grpc.status.NOT_FOUND } }));
+    const c = client({ target: `static:///${a.address}` });
+    const err = (await outcome(c, {})) as grpc.ServiceError;
+    assert.ok(err instanceof Error);
+    assert.equal(err.code, grpc.status.NOT_FOUND);
+    assert.match(err.message, /^5 NOT_FOUND: /);
+    assert.ok(err.metadata instanceof grpc.Metadata);
+  });
+
+  test('async/await unary, async iteration of server streams, AbortSignal', async () => {
+    const [a] = await track(await startEchoServer({ name: 'async' }));
+    const c = client({ target: `static:///${a.address}` });
+    const reply = (await c.async.unary({ message: 'await me' })) as EchoReply;
+    assert.deepEqual([reply.message, reply.server], ['await me', 'async']);
+
+    const got: number[] = [];
+    for await (const r of c.async.serverStream({ message: 'x', count: 5 }) as AsyncIterable<EchoReply>) got.push(r.index);
+    assert.deepEqual(got, [0, 1, 2, 3, 4]);
+
+    a.behaviour = { stall: true };
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(c.async.unary({}, { signal: controller.signal }), (e: grpc.ServiceError) => e.code === grpc.status.CANCELLED);
+    await assert.rejects(c.async.unary({}, { deadline: Date.now() + 50 }), (e: grpc.ServiceError) => e.code === grpc.status.DEADLINE_EXCEEDED);
+  });
+
+  test('user middleware sees the call context and its outcome', async () => {
+    const [a] = await track(await startEchoServer());
+    const seen: string[] = [];
+    const record: Middleware = (next) => async (ctx) => {
+      seen.push(`before ${ctx.method} attempt ${ctx.attempt}`);
+      await next(ctx);
+      seen.push(`after ${ctx.status?.code} on ${ctx.endpoint?.address}`);
+    };
+    const c = client({ target: `static:///${a.address}`, middleware: [record] });
+    await unary(c, {});
+    assert.deepEqual(seen, ['before /test.echo.Echo/Unary attempt 1', `after 0 on ${a.address}`]);
+  });
+
+  test('a middleware that throws fails the call with INTERNAL, not the process', async () => {
+    const [a] = await track(await startEchoServer());
+    const broken: Middleware = () => async () => {
+      throw new Error('boom');
+    };
+    const c = client({ target: `static:///${a.address}`, middleware: [broken] });
+    const err = (await outcome(c, {})) as grpc.ServiceError;
+    assert.equal(err.code, grpc.status.INTERNAL);
+    assert.match(err.details, /boom/);
+  });
+
+  test('IPv6 literal addresses work', async (t) => {
+    let server: EchoServer;
+    try {
+      server = await startEchoServer({ host: '::1', name: 'v6' });
+    } catch {
+      t.skip('no IPv6 loopback on this machine');
+      return;
+    }
+    await track(server);
+    const c = client({ target: `static:///${server.address}` });
+    assert.equal((await unary(c, {})).server, 'v6');
+    assert.equal(c.endpoints()[0].address, server.address);
+  });
+
+  test('close() closes every channel; later calls fail UNAVAILABLE', async () => {
+    const [a] = await track(await startEchoServer());
+    const c = createClient(EchoClient, { target: `static:///${a.address}` }) as unknown as Echo;
+    await unary(c, {});
+    c.close();
+    assert.equal(c.endpoints().length, 0);
+    const err = (await outcome(c, {})) as grpc.ServiceError;
+    assert.equal(err.code, grpc.status.UNAVAILABLE);
+    assert.match(err.details, /closed/);
+  });
+});
+
+describe('connect timeout', () => {
+  // A peer that accepts TCP and never speaks HTTP/2: grpc-js alone would stay CONNECTING forever.
+  async function silentPeer(): Promise<{ address: string; close(): void }> {
+    const sockets: Socket[] = [];
+    const server: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    return {
+      address: `127.0.0.1:${port}`,
+      close: () => {
+        for (const s of sockets) s.destroy();
+        server.close();
+      },
+    };
+  }
+
+  test('an endpoint that never becomes ready is not picked while another is ready', async () => {
+    const peer = await silentPeer();
+    closers.push(peer.close);
+    const [good] = await track(await startEchoServer({ name: 'good' }));
+    const c = client({ target: `static:///${peer.address},${good.address}`, connectTimeoutMs: 200 });
+    const counts = await spread(c, 20);
+    assert.deepEqual(counts, { good: 20 });
+    await eventually(() => c.endpoints().find((e) => e.address === peer.address)!.connectTimeouts >= 1);
+    const stuck = c.endpoints().find((e) => e.address === peer.address)!;
+    assert.equal(stuck.available, false);
+  });
+
+  test('calls to a service whose only endpoint never connects fail within their deadline, or at the connect timeout', async () => {
+    const peer = await silentPeer();
+    closers.push(peer.close);
+    const c = client({ target: `static:///${peer.address}`, connectTimeoutMs: 300 });
+    let started = Date.now();
+    const err = (await outcome(c, {}, { deadline: Date.now() + 150 })) as grpc.ServiceError;
+    assert.equal(err.code, grpc.status.DEADLINE_EXCEEDED);
+    assert.ok(Date.now() - started < 1000);
+
+    started = Date.now();
+    const err2 = (await outcome(c, {})) as grpc.ServiceError;
+    assert.equal(err2.code, grpc.status.UNAVAILABLE);
+    assert.match(err2.details, /failing to connect/);
+    assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+  });
+});
