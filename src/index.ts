@@ -21,3 +21,4 @@ export { ClientEndpoint, DEFAULT_CONNECT_TIMEOUT_MS, isEndpointFailure, type End
 export type { EndpointSetObserver } from './client/endpoint-set';
 export { silentLogger, type Logger } from './client/logger';
 export { serviceError } from './client/calls';
+export type { ClientView } from './client/view';

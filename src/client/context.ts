@@ -1,6 +1,7 @@
 import { Metadata, status as Status, type CallOptions, type MethodDefinition, type StatusObject } from '@grpc/grpc-js';
 import type { PickInfo } from '../balancer/types';
 import type { ClientEndpoint } from './endpoint';
+import type { ClientView } from './view';
 
 export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
@@ -10,6 +11,8 @@ export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_strea
  * (see fork()), which share the call-level state.
  */
 export class CallContext implements PickInfo {
+  /** The client making the call: its endpoints, for middleware that acts on them (breakers, metrics). */
+  readonly client: ClientView;
   /** The service name the resolver resolves, e.g. "user-service". */
   readonly service: string;
   /** The target as configured, for messages (never holds credentials). */
@@ -60,6 +63,7 @@ export class CallContext implements PickInfo {
   private valueMap: Map<unknown, unknown> | undefined;
 
   constructor(init: {
+    client: ClientView;
     service: string;
     target: string;
     method: string;
@@ -74,6 +78,7 @@ export class CallContext implements PickInfo {
     tried?: Set<string>;
     values?: Map<unknown, unknown>;
   }) {
+    this.client = init.client;
     this.service = init.service;
     this.target = init.target;
     this.method = init.method;
@@ -152,6 +157,7 @@ export class CallContext implements PickInfo {
    */
   fork(): CallContext {
     const child = new CallContext({
+      client: this.client,
       service: this.service,
       target: this.target,
       method: this.method,

@@ -33,6 +33,7 @@ import { CallContext, type CallType } from './context';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type EndpointInfo } from './endpoint';
 import { EndpointSet, type EndpointSetObserver } from './endpoint-set';
 import { silentLogger, type Logger } from './logger';
+import type { ClientView } from './view';
 import { attachStream, transport } from './transport';
 
 /** How long a call without a deadline waits for a first resolution or a ready endpoint before failing UNAVAILABLE. */
@@ -250,7 +251,20 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     random,
     logger,
   });
+  const view: ClientView = {
+    service: chosen.service,
+    target: targetText,
+    endpoints: () => set.all(),
+    observe: (observer) => set.observe(observer),
+    lastResolvedAt: () => set.lastResolvedAt,
+  };
   const chain: Next = compose(middleware, transport(set, { pickTimeoutMs, now }));
+  const detachers: (() => void)[] = [];
+  // [health-check wiring]
+  for (const mw of middleware) {
+    const detach = mw.attach?.(view);
+    if (typeof detach === 'function') detachers.push(detach);
+  }
 
   let stopWatch: () => void;
   try {
@@ -264,6 +278,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
   const context = (def: MethodDefinition<unknown, unknown>, request: unknown, metadata: Metadata, callOptions: LbCallOptions) => {
     const { deadline, hashKey, signal: _signal, ...grpcOptions } = callOptions;
     const ctx = new CallContext({
+      client: view,
       service: chosen.service,
       target: targetText,
       method: def.path,
@@ -413,6 +428,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
       if (closed) return;
       closed = true;
       stopWatch();
+      for (const detach of detachers) detach();
       set.close();
     },
   };

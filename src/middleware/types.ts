@@ -1,4 +1,5 @@
 import type { CallContext } from '../client/context';
+import type { ClientView } from '../client/view';
 
 /**
  * Runs (the rest of) a call. Resolves when the attempt has finished, with the outcome in
@@ -6,5 +7,12 @@ import type { CallContext } from '../client/context';
  */
 export type Next = (ctx: CallContext) => Promise<void>;
 
-/** Wraps the rest of the chain: code before `next(ctx)` runs on the way out, after it on the way back. */
-export type Middleware = (next: Next) => Next;
+/**
+ * Wraps the rest of the chain: code before `next(ctx)` runs on the way out, after it on the way
+ * back. A middleware may also carry `attach`, which each client it is given to calls once at
+ * creation (to watch that client's endpoints, e.g. for metrics); what attach returns is called
+ * when the client closes.
+ */
+export type Middleware = ((next: Next) => Next) & {
+  attach?(client: ClientView): (() => void) | void;
+};

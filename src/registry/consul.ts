@@ -342,25 +342,28 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
   async function register(registration: ConsulRegistration): Promise<RegisteredInstance> {
     const prepared = prepare(registration);
     const { id, name, body, heartbeatMs } = prepared;
-    clearInterval(registered.get(id));
-    registered.set(id, undefined);
+    const known = registered.has(id);
+    if (!known) registered.set(id, undefined);
     try {
       // replace-existing-checks: a re-registration with another kind of check must not leave the old one behind.
       const path = '/v1/agent/service/register';
       const response = await client.request('PUT', path, { query: { 'replace-existing-checks': 'true' }, body });
       if (response.status !== 200) throw client.statusError('PUT', path, response);
+      let timer: NodeJS.Timeout | undefined;
       if (heartbeatMs !== undefined) {
         await pass(id);
-        const timer = setInterval(() => {
+        timer = setInterval(() => {
           pass(id).catch((error) => report(new ConsulError(`consulRegistry: TTL heartbeat for "${id}" failed: ${(error as Error).message}`)));
         }, heartbeatMs);
         // The heartbeat alone must not keep a process alive whose server has stopped.
         timer.unref();
-        if (registered.has(id)) registered.set(id, timer);
-        else clearInterval(timer);
       }
+      // The previous registration's heartbeat runs until this one is in place.
+      clearInterval(registered.get(id));
+      if (registered.has(id)) registered.set(id, timer);
+      else clearInterval(timer); // deregistered meanwhile
     } catch (error) {
-      stopHeartbeat(id);
+      if (!known) stopHeartbeat(id);
       throw error;
     }
     return { id, name, deregister: () => deregisterOne(id) };

@@ -4,6 +4,7 @@ import { CallContext } from '../../src';
 /** A unary call context for unit tests of middleware, with fields overridable. */
 export function context(overrides: Partial<ConstructorParameters<typeof CallContext>[0]> = {}): CallContext {
   return new CallContext({
+    client: { service: 'svc', target: 'memory:///svc', endpoints: () => [], observe: () => () => undefined, lastResolvedAt: () => 0 },
     service: 'svc',
     target: 'memory:///svc',
     method: '/pkg.Svc/Method',
