@@ -32,6 +32,7 @@ import {
 import { CallContext, type CallType } from './context';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type EndpointInfo } from './endpoint';
 import { EndpointSet, type EndpointSetObserver } from './endpoint-set';
+import { resolveHealthCheckOptions, startHealthChecking, type HealthCheckOptions } from './health-check';
 import { silentLogger, type Logger } from './logger';
 import type { ClientView } from './view';
 import { attachStream, transport } from './transport';
@@ -60,6 +61,8 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** How long a call without a deadline waits for an endpoint. Default 10 s. */
   pickTimeoutMs?: number;
+  /** Active grpc.health.v1 checking of every endpoint (Watch, else Check polling); NOT_SERVING endpoints leave the picker. Off by default. */
+  healthCheck?: boolean | HealthCheckOptions;
   /** pino-compatible logger; silent by default. */
   logger?: Logger;
   /** Wall clock in epoch ms (deadlines, stats decay); injectable for tests. */
@@ -207,6 +210,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
   } = options;
   const connectTimeoutMs = checkPositive('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const pickTimeoutMs = checkPositive('pickTimeoutMs', options.pickTimeoutMs, DEFAULT_PICK_TIMEOUT_MS);
+  const healthCheck = options.healthCheck === undefined ? undefined : resolveHealthCheckOptions(options.healthCheck);
   if (!balancer || typeof balancer.build !== 'function') throw new TypeError('createClient: options.balancer must be a Balancer (an object with build())');
   if (!Array.isArray(middleware)) throw new TypeError('createClient: options.middleware must be an array');
   if (tlsServerName !== undefined && (typeof tlsServerName !== 'string' || tlsServerName.length === 0)) {
@@ -260,7 +264,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
   };
   const chain: Next = compose(middleware, transport(set, { pickTimeoutMs, now }));
   const detachers: (() => void)[] = [];
-  // [health-check wiring]
+  if (healthCheck) detachers.push(startHealthChecking(view, healthCheck, logger, random));
   for (const mw of middleware) {
     const detach = mw.attach?.(view);
     if (typeof detach === 'function') detachers.push(detach);
