@@ -51,15 +51,16 @@ async function main(): Promise<void> {
       throughput: median(runs.map((x) => x.throughput)),
       p50: median(runs.map((x) => x.p50)),
       p99: median(runs.map((x) => x.p99)),
+      cpu: median(runs.map((x) => x.cpuPerCallUs)),
       failures: runs.reduce((a, x) => a + x.failures, 0),
     };
   });
   console.log(`unary echo, 3 servers, ${concurrency} in flight, ${rounds} rounds × ${seconds} s, medians`);
   for (const s of summary) {
-    console.log(`  ${s.name.padEnd(38)} ${fmt(s.throughput, 0).padStart(7)} calls/s   p50 ${fmt(s.p50)} ms   p99 ${fmt(s.p99)} ms   failures ${s.failures}`);
+    console.log(`  ${s.name.padEnd(38)} ${fmt(s.throughput, 0).padStart(7)} calls/s   p50 ${fmt(s.p50)} ms   p99 ${fmt(s.p99)} ms   client CPU ${fmt(s.cpu, 1)} µs/call   failures ${s.failures}`);
   }
   const [base, ours] = summary;
-  console.log(`ratio createClient / grpc-js: throughput ${fmt(ours.throughput / base.throughput, 3)} (goal >= 0.97), p50 ${fmt(ours.p50 / base.p50, 3)} (goal <= 1.05), p99 ${fmt(ours.p99 / base.p99, 3)}`);
+  console.log(`ratio createClient / grpc-js: throughput ${fmt(ours.throughput / base.throughput, 3)} (goal >= 0.97), p50 ${fmt(ours.p50 / base.p50, 3)} (goal <= 1.05), p99 ${fmt(ours.p99 / base.p99, 3)}, client CPU per call ${fmt(ours.cpu / base.cpu, 3)}`);
 
   plain.close();
   (lb as unknown as { close(): void }).close();

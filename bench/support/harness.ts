@@ -29,6 +29,8 @@ export interface LoadResult {
   throughput: number;
   p50: number;
   p99: number;
+  /** CPU time this (client) process spent per call, in microseconds. */
+  cpuPerCallUs: number;
 }
 
 /** Keeps `concurrency` calls in flight for `durationMs`; latencies in ms. */
@@ -36,6 +38,7 @@ export async function runLoad(call: () => Promise<unknown>, concurrency: number,
   const latencies: number[] = [];
   let failures = 0;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const end = start + durationMs;
   const worker = async () => {
     while (performance.now() < end) {
@@ -50,9 +53,18 @@ export async function runLoad(call: () => Promise<unknown>, concurrency: number,
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { calls: latencies.length, failures, seconds, throughput: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
+  return {
+    calls: latencies.length,
+    failures,
+    seconds,
+    throughput: latencies.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    cpuPerCallUs: (cpu.user + cpu.system) / latencies.length,
+  };
 }
 
 export function median(values: number[]): number {

@@ -20,6 +20,8 @@ export interface ConsulAgentOptions {
   aclMasterToken?: string;
   /** TTL of service records in Consul's DNS answers, e.g. "2s" (Consul's default is 0). */
   dnsServiceTtl?: string;
+  /** Also serve the HTTP API over TLS with this certificate (PEM files). */
+  tls?: { certFile: string; keyFile: string };
   /** More HCL configuration snippets. */
   hcl?: string[];
 }
@@ -31,6 +33,8 @@ export interface ConsulAgent {
   readonly dnsAddress: string;
   readonly httpPort: number;
   readonly dnsPort: number;
+  /** "127.0.0.1:port" of the HTTPS API, when started with `tls`. */
+  readonly httpsAddress: string | undefined;
   /** Ends the agent gracefully and waits for it to exit. */
   stop(): Promise<void>;
   /** Ends the agent with SIGKILL (a crash) and waits for it to exit. */
@@ -128,8 +132,12 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
       dns: await freePort(true, taken),
       serfLan: await freePort(true, taken),
       server: await freePort(false, taken),
+      https: options.tls ? await freePort(false, taken) : undefined,
     };
-    const agent = createAgent(ports, hcl);
+    const config = options.tls
+      ? [...hcl, `ports { https = ${ports.https} }`, `cert_file = ${JSON.stringify(options.tls.certFile)}`, `key_file = ${JSON.stringify(options.tls.keyFile)}`]
+      : hcl;
+    const agent = createAgent(ports, config);
     try {
       await agent.begin();
       return agent.handle;
@@ -141,7 +149,7 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
   throw lastError ?? new Error('Consul agent did not start');
 }
 
-function createAgent(ports: { http: number; dns: number; serfLan: number; server: number }, hcl: string[]) {
+function createAgent(ports: { http: number; dns: number; serfLan: number; server: number; https?: number }, hcl: string[]) {
   const args = [
     'agent',
     '-dev',
@@ -216,6 +224,7 @@ function createAgent(ports: { http: number; dns: number; serfLan: number; server
     dnsAddress: `127.0.0.1:${ports.dns}`,
     httpPort: ports.http,
     dnsPort: ports.dns,
+    httpsAddress: ports.https === undefined ? undefined : `127.0.0.1:${ports.https}`,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
     restart: async () => {
