@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import * as http from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import type { Instance, Resolver } from '../../src/resolver/types';
 
 /** Where scripts/install-consul.sh puts the binary. */
 export const CONSUL_BIN = join(__dirname, '..', '..', '.tools', 'consul', 'usr', 'bin', 'consul');
@@ -242,5 +243,79 @@ function createAgent(ports: { http: number; dns: number; serfLan: number; server
       spawnAgent();
       await waitForLeader();
     },
+  };
+}
+
+/** What a watch delivered, with the time (ms since epoch) of each event. */
+export interface WatchRecord {
+  readonly updates: { at: number; instances: Instance[] }[];
+  readonly errors: { at: number; error: Error }[];
+  /** The last list delivered. */
+  latest(): Instance[] | undefined;
+  /** The first update at or after `since` (default: now) that satisfies `predicate`, waiting for it if need be. */
+  waitForUpdate(
+    predicate: (instances: Instance[]) => boolean,
+    options?: { timeoutMs?: number; since?: number },
+  ): Promise<{ at: number; instances: Instance[] }>;
+  /** The first error at or after `since` (default: now) that satisfies `predicate`. */
+  waitForError(predicate?: (error: Error) => boolean, options?: { timeoutMs?: number; since?: number }): Promise<{ at: number; error: Error }>;
+  stop(): void;
+}
+
+const DEFAULT_WAIT_MS = 10_000;
+
+/** Watches `service` and records every update and error, for tests to wait on and inspect. */
+export function recordWatch(resolver: Resolver, service: string): WatchRecord {
+  const updates: { at: number; instances: Instance[] }[] = [];
+  const errors: { at: number; error: Error }[] = [];
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  const stop = resolver.watch(service, {
+    onUpdate(instances) {
+      updates.push({ at: Date.now(), instances });
+      wake();
+    },
+    onError(error) {
+      errors.push({ at: Date.now(), error });
+      wake();
+    },
+  });
+
+  function waitFor<T extends { at: number }>(list: T[], test: (item: T) => boolean, timeoutMs: number, since: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = list.find((item) => item.at >= since && test(item));
+        if (!found) return false;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        const last = updates.at(-1);
+        const lastError = errors.at(-1);
+        reject(
+          new Error(
+            `no ${what} for "${service}" within ${timeoutMs} ms; last list: ${JSON.stringify(last?.instances)}; last error: ${lastError?.error.message}`,
+          ),
+        );
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  }
+
+  return {
+    updates,
+    errors,
+    latest: () => updates.at(-1)?.instances,
+    waitForUpdate: (predicate, options = {}) =>
+      waitFor(updates, (u) => predicate(u.instances), options.timeoutMs ?? DEFAULT_WAIT_MS, options.since ?? Date.now(), 'matching update'),
+    waitForError: (predicate = () => true, options = {}) =>
+      waitFor(errors, (e) => predicate(e.error), options.timeoutMs ?? DEFAULT_WAIT_MS, options.since ?? Date.now(), 'matching error'),
+    stop,
   };
 }

@@ -118,6 +118,42 @@ describe('createClient over real servers', () => {
     assert.equal(afterChange.connectTimeouts, 0);
   });
 
+  test('under churn, every removed endpoint closes and no call is lost', async () => {
+    const pool = await track(...(await startEchoServers(5)));
+    const registry = memoryResolver();
+    registry.set('echo', pool.map((s) => s.address));
+    const c = client({ resolver: registry, service: 'echo' });
+    let added = 0;
+    let removed = 0;
+    c.observe({ onEndpointAdded: () => added++, onEndpointRemoved: () => removed++ });
+    await unary(c, {});
+    let stop = false;
+    const failures: string[] = [];
+    const load = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (!stop) {
+          const r = await outcome(c, {}, { deadline: Date.now() + 2000 });
+          if (r instanceof Error) failures.push(r.message);
+        }
+      }),
+    );
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 40; round++) {
+      const subset = pool.filter(() => rand() < 0.6);
+      registry.set('echo', (subset.length ? subset : [pool[0]]).map((s) => s.address));
+      await sleep(15);
+    }
+    registry.set('echo', [pool[1].address, pool[2].address]);
+    await sleep(50);
+    stop = true;
+    await load;
+    assert.deepEqual(failures, []);
+    await eventually(() => c.endpoints().length === 2);
+    assert.equal(added - removed, 2, `added ${added}, removed ${removed}: every other channel closed`);
+    assert.ok(added > 5, 'churn did add endpoints back');
+  });
+
   test('calls made before the first resolution wait for it', async () => {
     const [a] = await track(await startEchoServer({ name: 'late' }));
     const registry = memoryResolver();
