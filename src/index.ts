@@ -22,3 +22,15 @@ export type { EndpointSetObserver } from './client/endpoint-set';
 export { silentLogger, type Logger } from './client/logger';
 export { serviceError } from './client/calls';
 export type { ClientView } from './client/view';
+export {
+  weightedRoundRobin,
+  weightedRandom,
+  consistentHash,
+  leastConnection,
+  peakEwma,
+  type WeightedRoundRobinOptions,
+  type WeightedRandomOptions,
+  type ConsistentHashOptions,
+  type LeastConnectionOptions,
+  type PeakEwmaOptions,
+} from './balancer';

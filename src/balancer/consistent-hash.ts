@@ -9,7 +9,8 @@ import {
   numberOption,
   randomOption,
 } from './common';
-import { murmur3, murmur3Bytes } from './murmur3';
+import { murmur3BytesInt32, murmur3Int32 } from './murmur3';
+import type { Metadata, MetadataValue } from '@grpc/grpc-js';
 import type { Balancer, Endpoint, PickInfo, Picker } from './types';
 
 /** Options of consistentHash(). */
@@ -29,7 +30,7 @@ export interface ConsistentHashOptions {
    * the next endpoint on the ring under the bound. Must be > 1; e.g. 1.25. Default: off.
    */
   loadFactor?: number;
-  /** Uniform source in [0, 1), for calls without a key. Default Math.random. */
+  /** Uniform source in [0, 1), for calls without a key. Default: a fast generator seeded from Math.random. */
   random?: () => number;
 }
 
@@ -49,12 +50,14 @@ const DEFAULT_WEIGHTED = false;
  */
 const MAX_RING_POINTS = 1 << 22;
 
-/** Ring entries pack a 32-bit hash and a 21-bit endpoint rank into one float64, to sort as numbers. */
-const MAX_ENDPOINTS = 1 << 21;
-const RANK_FACTOR = 2 ** 21;
+/** Flips a hash's top bit: signed order of the result is the unsigned order of the hash. */
+const FLIP = 0x80000000 | 0;
 
-/** Index of the ring by the top bits of the hash: at most 2^16 buckets (256 KB), about one point each. */
-const MAX_INDEX_BITS = 16;
+/**
+ * Index of the ring by the top bits of the hash: about one bucket per point, at most 2^18 buckets
+ * (1 MB, a 20th of the largest default ring), so a lookup reads a few adjacent entries.
+ */
+const MAX_INDEX_BITS = 18;
 
 /**
  * Ring points a retry or an over-bound key walks before it scans the endpoints instead. The
@@ -84,9 +87,9 @@ const INFLIGHT_REFRESH = 16;
  * search within the bucket, O(1) expected.
  *
  * Weights shape the ring and the load bounds only with `weighted`. A missing, NaN or non-number
- * weight counts as 1; an endpoint with weight ≤ 0 takes no calls. With no endpoint of positive weight, pick
- * returns undefined. A call that excludes addresses goes to the next endpoint on the ring it has
- * not tried; when it has tried all, to its usual one.
+ * weight counts as 1; an endpoint with weight ≤ 0 takes no calls. With no endpoint of positive
+ * weight, pick returns undefined. A call that excludes addresses goes to the next endpoint on the
+ * ring it has not tried; when it has tried all, to its usual one.
  */
 export function consistentHash(options?: ConsistentHashOptions): Balancer {
   const factory = 'consistentHash';
@@ -127,13 +130,19 @@ interface RingSettings {
 }
 
 class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
-  /** Ring point hashes, ascending. */
-  private readonly hashes: Uint32Array;
-  /** Endpoint index of each ring point. */
-  private readonly owners: Uint32Array;
+  /**
+   * The ring, two entries per point: its hash with the top bit flipped, then its endpoint index.
+   * Flipped hashes as signed integers ascend in the hashes' unsigned order, yet are small
+   * integers to V8, so a pick never boxes a hash above 2^31; the owner beside its hash comes
+   * in the same cache line as the last comparison.
+   */
+  private readonly ring: Int32Array;
+  private readonly points: number;
   /** buckets[b] is the first point whose hash has top bits ≥ b; one more entry closes the last bucket. */
   private readonly buckets: Uint32Array;
   private readonly shift: number;
+  /** Added to a flipped hash's top bits (shifted arithmetically) to give its bucket. */
+  private readonly half: number;
   private readonly header: string | undefined;
   private readonly random: () => number;
   private readonly bounded: boolean;
@@ -150,7 +159,6 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
     settings: RingSettings,
   ) {
     const n = endpoints.length;
-    if (n > MAX_ENDPOINTS) throw new RangeError(`consistentHash: at most ${MAX_ENDPOINTS} endpoints (got ${n})`);
     this.header = settings.header;
     this.random = settings.random;
 
@@ -169,29 +177,33 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
       }
     }
 
-    // Rank by address: ties between colliding points must not depend on the order of the list.
+    // Points are laid out by address, and the sort keeps that order among equal hashes, so a
+    // collision between endpoints goes the same way whatever the order of the list.
     const byAddress = Array.from({ length: n }, (_, i) => i).sort((a, b) =>
       endpoints[a].address < endpoints[b].address ? -1 : endpoints[a].address > endpoints[b].address ? 1 : a - b,
     );
-    const keys = new Float64Array(points);
+    const hashes = new Uint32Array(points);
+    const owners = new Uint32Array(points);
     let p = 0;
-    for (let rank = 0; rank < n; rank++) {
-      const address = endpoints[byAddress[rank]].address;
-      const count = counts[byAddress[rank]];
-      for (let v = 0; v < count; v++) keys[p++] = murmur3(address, v) * RANK_FACTOR + rank;
+    for (const i of byAddress) {
+      const address = Buffer.from(endpoints[i].address);
+      for (let v = 0; v < counts[i]; v++) {
+        hashes[p] = murmur3BytesInt32(address, v);
+        owners[p++] = i;
+      }
     }
-    keys.sort();
+    const sorted = sortByHash(hashes, owners);
 
-    this.hashes = new Uint32Array(points);
-    this.owners = new Uint32Array(points);
+    this.points = points;
+    this.ring = new Int32Array(2 * points);
     const bits = Math.min(MAX_INDEX_BITS, Math.max(1, Math.ceil(Math.log2(points))));
     this.shift = 32 - bits;
+    this.half = 1 << (bits - 1);
     this.buckets = new Uint32Array((1 << bits) + 1);
     for (let q = 0; q < points; q++) {
-      const key = keys[q];
-      const hash = Math.floor(key / RANK_FACTOR);
-      this.hashes[q] = hash;
-      this.owners[q] = byAddress[key - hash * RANK_FACTOR];
+      const hash = sorted.hashes[q];
+      this.ring[2 * q] = hash ^ FLIP;
+      this.ring[2 * q + 1] = sorted.owners[q];
       this.buckets[(hash >>> this.shift) + 1]++;
     }
     for (let b = 1; b < this.buckets.length; b++) this.buckets[b] += this.buckets[b - 1];
@@ -210,35 +222,44 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
 
   pick(info: PickInfo): E | undefined {
     const key = info.hashKey;
-    let hash = key !== undefined && key.length > 0 ? murmur3(key) : this.headerHash(info);
-    if (hash < 0) hash = (this.random() * 4294967296) >>> 0;
-    const at = this.find(hash);
-    if (!this.bounded && !hasExclusions(info.exclude)) return this.endpoints[this.owners[at]];
+    let flipped = 0;
+    let keyed = false;
+    if (key !== undefined && key.length > 0) {
+      flipped = murmur3Int32(key, 0) ^ FLIP;
+      keyed = true;
+    } else if (this.header !== undefined && info.metadata !== undefined) {
+      const value = this.headerValue(info.metadata);
+      if (value !== undefined && value.length > 0) {
+        flipped = (typeof value === 'string' ? murmur3Int32(value, 0) : murmur3BytesInt32(value, 0)) ^ FLIP;
+        keyed = true;
+      }
+    }
+    // No key: a uniformly random point, so keyless calls spread as keys do.
+    if (!keyed) flipped = (this.random() * 4294967296) | 0;
+    const at = this.find(flipped);
+    if (!this.bounded && !hasExclusions(info.exclude)) return this.endpoints[this.ring[2 * at + 1]];
     return this.walk(at, info.exclude);
   }
 
-  /** MurmurHash3 of the header's first value; -1 when the call has none. */
-  private headerHash(info: PickInfo): number {
-    if (this.header === undefined || info.metadata === undefined) return -1;
-    const values = info.metadata.get(this.header);
-    if (values.length === 0) return -1;
-    const value = values[0];
-    if (value.length === 0) return -1;
-    return typeof value === 'string' ? murmur3(value) : murmur3Bytes(value);
+  /** The first value of the key header, if the call has one. */
+  private headerValue(metadata: Metadata): MetadataValue | undefined {
+    // Metadata.get allocates an empty array when the header is missing; only keyless calls pay it.
+    const values = metadata.get(this.header!);
+    return values.length === 0 ? undefined : values[0];
   }
 
-  /** The first ring point at or after `hash`, wrapping to the start. */
-  private find(hash: number): number {
-    const hashes = this.hashes;
-    const bucket = hash >>> this.shift;
+  /** The first ring point at or after the (flipped) hash, wrapping to the start. */
+  private find(flipped: number): number {
+    const ring = this.ring;
+    const bucket = (flipped >> this.shift) + this.half;
     let low = this.buckets[bucket];
     let high = this.buckets[bucket + 1];
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (hashes[middle] < hash) low = middle + 1;
+      if (ring[2 * middle] < flipped) low = middle + 1;
       else high = middle;
     }
-    return low === hashes.length ? 0 : low;
+    return low === this.points ? 0 : low;
   }
 
   /** From the key's point onwards, the first endpoint not excluded and under its load bound. */
@@ -246,11 +267,11 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
     const avoid = hasExclusions(exclude) ? exclude : undefined;
     const bounded = this.bounded;
     const placedTotal = bounded ? this.refreshTotal() + 1 : 0;
-    const points = this.hashes.length;
+    const points = this.points;
     const steps = Math.min(points, MAX_WALK);
     let at = start;
     for (let step = 0; step < steps; step++) {
-      const i = this.owners[at];
+      const i = this.ring[2 * at + 1];
       const endpoint = this.endpoints[i];
       if (
         (avoid === undefined || !avoid.has(endpoint.address)) &&
@@ -274,16 +295,15 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
     for (let i = 0; i < endpoints.length; i++) {
       const endpoint = endpoints[i];
       if (avoid !== undefined && avoid.has(endpoint.address)) continue;
-      if (!this.bounded) return endpoint;
+      if (!this.bounded || endpoint.inflight < Math.ceil(this.capacityShare[i] * placedTotal)) return endpoint;
       const load = endpoint.inflight / this.capacityShare[i];
-      if (endpoint.inflight < Math.ceil(this.capacityShare[i] * placedTotal)) return endpoint;
       if (load < bestLoad) {
         best = i;
         bestLoad = load;
       }
     }
     if (best >= 0) return endpoints[best];
-    return avoid === undefined ? endpoints[this.owners[start]] : this.walk(start, undefined);
+    return avoid === undefined ? endpoints[this.ring[2 * start + 1]] : this.walk(start, undefined);
   }
 
   /** Re-reads some in-flight counts and returns the (possibly slightly stale) total. */
@@ -304,4 +324,39 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
     this.totalInflight = total;
     return total;
   }
+}
+
+/** Radix digit width: three passes cover 32 bits with a 2,048-entry count table. */
+const RADIX_BITS = 11;
+
+/**
+ * Points sorted by unsigned hash, stably (least-significant-digit radix sort): O(points), several
+ * times faster than a comparison sort of a 100,000-point ring.
+ */
+function sortByHash(hashes: Uint32Array, owners: Uint32Array): { hashes: Uint32Array; owners: Uint32Array } {
+  const n = hashes.length;
+  const mask = (1 << RADIX_BITS) - 1;
+  const count = new Uint32Array(1 << RADIX_BITS);
+  let fromHashes: Uint32Array = hashes;
+  let fromOwners: Uint32Array = owners;
+  let toHashes: Uint32Array = new Uint32Array(n);
+  let toOwners: Uint32Array = new Uint32Array(n);
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(fromHashes[i] >>> shift) & mask]++;
+    let start = 0;
+    for (let d = 0; d <= mask; d++) {
+      const c = count[d];
+      count[d] = start;
+      start += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const at = count[(fromHashes[i] >>> shift) & mask]++;
+      toHashes[at] = fromHashes[i];
+      toOwners[at] = fromOwners[i];
+    }
+    [fromHashes, toHashes] = [toHashes, fromHashes];
+    [fromOwners, toOwners] = [toOwners, fromOwners];
+  }
+  return { hashes: fromHashes, owners: fromOwners };
 }

@@ -20,6 +20,7 @@ function mixBlock(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
+/** The final avalanche; returns the hash's 32 bits as a signed integer. */
 function finish(h: number, tail: number, tailBytes: number, length: number): number {
   if (tailBytes > 0) h ^= scramble(tail);
   h ^= length;
@@ -27,16 +28,20 @@ function finish(h: number, tail: number, tailBytes: number, length: number): num
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
 }
 
 /**
  * MurmurHash3_x86_32 of the UTF-8 encoding of `text` (lone surrogates as U+FFFD, as
  * Buffer.from(text) encodes them), computed from the UTF-16 code units directly so hashing
- * allocates nothing.
+ * allocates nothing. Unsigned, as the reference implementation prints it.
  */
 export function murmur3(text: string, seed = 0): number {
+  return murmur3Int32(text, seed) >>> 0;
+}
+
+/** murmur3(text, seed) as a signed 32-bit integer: a small integer to V8, never a heap number. */
+export function murmur3Int32(text: string, seed: number): number {
   let h = seed | 0;
   let block = 0;
   let filled = 0;
@@ -89,8 +94,13 @@ export function murmur3(text: string, seed = 0): number {
   return finish(h, block, filled >> 3, length);
 }
 
-/** MurmurHash3_x86_32 of raw bytes; equals murmur3(text) for the UTF-8 bytes of text. */
+/** MurmurHash3_x86_32 of raw bytes, unsigned; equals murmur3(text) for the UTF-8 bytes of text. */
 export function murmur3Bytes(bytes: Uint8Array, seed = 0): number {
+  return murmur3BytesInt32(bytes, seed) >>> 0;
+}
+
+/** murmur3Bytes(bytes, seed) as a signed 32-bit integer. */
+export function murmur3BytesInt32(bytes: Uint8Array, seed: number): number {
   let h = seed | 0;
   const length = bytes.length;
   const whole = length & ~3;

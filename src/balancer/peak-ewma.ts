@@ -23,7 +23,7 @@ export interface PeakEwmaOptions {
    * its own calls in flight still hold it back until its first sample arrives.
    */
   unknownLatencyMs?: number;
-  /** Uniform source in [0, 1). Default Math.random. */
+  /** Uniform source in [0, 1). Default: a fast generator seeded from Math.random (Math.random allocates per call). */
   random?: () => number;
 }
 
@@ -94,20 +94,16 @@ class PeakEwmaPicker<E extends Endpoint> extends BestOfChoicesPicker<E> {
   protected cheaper(a: number, b: number): boolean {
     const endpointA = this.endpoints[a];
     const endpointB = this.endpoints[b];
-    let latencyA = latencyOf(endpointA, this.unknownLatencyMs);
-    let latencyB = latencyOf(endpointB, this.unknownLatencyMs);
+    // Read and fixed up in place: a helper returning a fractional latency could box it.
+    let latencyA = endpointA.latencyEwmaMs;
+    let latencyB = endpointB.latencyEwmaMs;
+    latencyA = latencyA === undefined || !(latencyA >= 0) ? this.unknownLatencyMs : latencyA < MIN_LATENCY_MS ? MIN_LATENCY_MS : latencyA;
+    latencyB = latencyB === undefined || !(latencyB >= 0) ? this.unknownLatencyMs : latencyB < MIN_LATENCY_MS ? MIN_LATENCY_MS : latencyB;
     // Unknown against known: as fast as the known one. Both unknown: in-flight counts decide.
     if (latencyA < 0) latencyA = latencyB < 0 ? 1 : latencyB;
     if (latencyB < 0) latencyB = latencyA;
-    const costA = latencyA * (endpointA.inflight + 1) * this.inverseWeights[a];
-    const costB = latencyB * (endpointB.inflight + 1) * this.inverseWeights[b];
-    return costA < costB;
+    return (
+      latencyA * (endpointA.inflight + 1) * this.inverseWeights[a] < latencyB * (endpointB.inflight + 1) * this.inverseWeights[b]
+    );
   }
-}
-
-/** The endpoint's latency for costing; -1 when unknown and no default is set. */
-function latencyOf(endpoint: Endpoint, unknownLatencyMs: number): number {
-  const latency = endpoint.latencyEwmaMs;
-  if (latency === undefined || !(latency >= 0)) return unknownLatencyMs;
-  return latency < MIN_LATENCY_MS ? MIN_LATENCY_MS : latency;
 }

@@ -11,7 +11,7 @@ import type { Balancer, Endpoint, PickInfo, Picker } from './types';
 
 /** Options of weightedRandom(). */
 export interface WeightedRandomOptions {
-  /** Uniform source in [0, 1). Default Math.random. */
+  /** Uniform source in [0, 1). Default: a fast generator seeded from Math.random (Math.random allocates per call). */
   random?: () => number;
 }
 

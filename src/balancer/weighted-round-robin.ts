@@ -12,7 +12,7 @@ import type { Balancer, Endpoint, PickInfo, Picker } from './types';
 
 /** Options of weightedRoundRobin(). */
 export interface WeightedRoundRobinOptions {
-  /** Uniform source in [0, 1) for the start position of each picker. Default Math.random. */
+  /** Uniform source in [0, 1) for the start position of each picker. Default: a generator seeded from Math.random. */
   random?: () => number;
 }
 
@@ -23,7 +23,7 @@ export interface WeightedRoundRobinOptions {
  */
 export const MAX_CYCLE = 1 << 20;
 
-/** Slots scheduled per refill while the first cycle is built: about 50 µs of work in one pick. */
+/** Slots scheduled per refill while the first cycle is built: bounds the extra work of any one pick. */
 const FILL_CHUNK = 1024;
 
 /** Fractional weights are taken exactly up to this many decimals (0.5 and 1.5 cycle as 1:3). */
@@ -41,6 +41,7 @@ const MAX_LOOKAHEAD = 64;
  * first. Every endpoint stays within one pick of its exact share at every point of the cycle, so
  * there are no bursts: with weights 5:1:1 the heavy endpoint never runs more than 3 in a row, the
  * least any order can do (nginx's smooth WRR allows 4).
+ *
  * The cycle is computed once per picker, lazily in chunks of slots with two heaps (O(log n) per
  * slot, spread over the first cycle's picks), and kept as a table, so a pick is one array read
  * and no pick ever scans the endpoints. Memory is bounded by MAX_CYCLE slots: weights are reduced
@@ -145,7 +146,7 @@ export function cycleWeights(weights: Float64Array): Float64Array {
     let whole = true;
     for (let i = 0; i < n && whole; i++) {
       const x = weights[i] * factor;
-      whole = Math.abs(x - Math.round(x)) <= 1e-9 * Math.max(1, x);
+      whole = x >= 0.5 && Math.abs(x - Math.round(x)) <= 1e-9 * x;
     }
     if (whole) {
       scale = factor;

@@ -91,9 +91,8 @@ export interface AsyncCallOptions {
 }
 
 type AnyFunction = (...args: any[]) => any;
-type Callback<R> = (error: ServiceError | null, response?: R) => void;
 type FirstArgument<F> = F extends (first: infer A, ...rest: any[]) => any ? A : unknown;
-type LastCallbackValue<F> = F extends (...args: infer A) => any ? (A extends [...any[], Callback<infer R>] ? R : unknown) : unknown;
+type LastCallbackValue<F> = F extends (...args: infer A) => any ? (A extends [...any[], (error: any, response: infer R) => any] ? R : unknown) : unknown;
 
 /** The async/await form of a stub method: unary and client streams resolve, server and bidi streams iterate. */
 export type AsyncMethod<F> = F extends (...args: any[]) => ClientReadableStream<infer R>
@@ -104,17 +103,22 @@ export type AsyncMethod<F> = F extends (...args: any[]) => ClientReadableStream<
     ? (requests: Iterable<unknown> | AsyncIterable<unknown>, options?: AsyncCallOptions) => Promise<LastCallbackValue<F>>
     : (request: FirstArgument<F>, options?: AsyncCallOptions) => Promise<LastCallbackValue<F>>;
 
-export type AsyncClient<T> = unknown extends T
-  ? Record<string, (request?: any, options?: AsyncCallOptions) => any>
-  : { [K in keyof T as T[K] extends AnyFunction ? K : never]: AsyncMethod<T[K]> };
+/** True for stubs whose methods are not typed: proto-loader's without generated types, plain service definitions. */
+type Untyped<T> = unknown extends T ? true : string extends keyof T ? true : false;
+
+export type AsyncClient<T> =
+  Untyped<T> extends true
+    ? Record<string, (request?: any, options?: AsyncCallOptions) => any>
+    : { [K in Exclude<keyof T, keyof Client> as T[K] extends AnyFunction ? K : never]: AsyncMethod<T[K]> };
 
 /**
- * What the stub's constructor makes, minus what only makes sense for a single channel, plus ours.
- * An untyped stub (proto-loader's without generated types) gives an untyped client.
+ * What the stub's constructor makes, minus grpc-js's single-channel methods, plus ours. An
+ * untyped stub gives an untyped client.
  */
-export type LoadBalancedClient<T> = unknown extends T
-  ? LoadBalancedClientBase<T> & Record<string, any>
-  : Omit<T, 'close' | 'getChannel' | 'waitForReady'> & LoadBalancedClientBase<T>;
+export type LoadBalancedClient<T> =
+  Untyped<T> extends true
+    ? LoadBalancedClientBase<T> & Record<string, any>
+    : Omit<T, keyof Client> & LoadBalancedClientBase<T>;
 
 export interface LoadBalancedClientBase<T> {
   /** async/await forms of every method. */

@@ -596,11 +596,12 @@ function parseServer(text: unknown, field: string): HostPort {
   if (typeof text !== 'string' || text.trim().length === 0) throw new TypeError(`${field} must be a DNS server "ip" or "ip:port", got ${JSON.stringify(text)}`);
   const value = text.trim();
   if (isIP(value)) return { host: value, port: DNS_PORT };
-  const bracketed = /^\[([^\]]+)\]$/.exec(value);
-  if (bracketed && isIP(bracketed[1]) === 6) return { host: bracketed[1], port: DNS_PORT };
-  const parsed = parseAddress(value);
+  const withPort = /^(.*):(\d+)$/.exec(value);
+  const host = (withPort ? withPort[1] : value).replace(/^\[(.*)\]$/, '$1');
+  if (!isIP(host)) throw new TypeError(`${field} must be an IP address (a server's name would itself need resolving), got "${host}"`);
+  if (!withPort) return { host, port: DNS_PORT };
+  const parsed = parseAddress(formatAddress(host, Number(withPort[2])));
   if (parsed instanceof Error) throw new TypeError(`${field}: ${parsed.message}`);
-  if (!isIP(parsed.host)) throw new TypeError(`${field} must be an IP address (a server's name would itself need resolving), got "${parsed.host}"`);
   return parsed;
 }
 

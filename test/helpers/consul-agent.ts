@@ -94,9 +94,10 @@ async function freePort(udp: boolean, taken: Set<number>): Promise<number> {
   throw new Error('could not find a free port for the Consul agent');
 }
 
-function getText(port: number, path: string): Promise<{ status: number; body: string }> {
+function getText(port: number, path: string, token?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 2_000 }, (res) => {
+    const headers = token ? { 'x-consul-token': token } : {};
+    const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false, timeout: 2_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -138,7 +139,7 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
     const config = options.tls
       ? [...hcl, `ports { https = ${ports.https} }`, `cert_file = ${JSON.stringify(options.tls.certFile)}`, `key_file = ${JSON.stringify(options.tls.keyFile)}`]
       : hcl;
-    const agent = createAgent(ports, config);
+    const agent = createAgent(ports, config, options.aclMasterToken);
     try {
       await agent.begin();
       return agent.handle;
@@ -150,7 +151,7 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
   throw lastError ?? new Error('Consul agent did not start');
 }
 
-function createAgent(ports: { http: number; dns: number; serfLan: number; server: number; https?: number }, hcl: string[]) {
+function createAgent(ports: { http: number; dns: number; serfLan: number; server: number; https?: number }, hcl: string[], aclToken?: string) {
   const args = [
     'agent',
     '-dev',
@@ -202,7 +203,8 @@ function createAgent(ports: { http: number; dns: number; serfLan: number; server
       if (!child) throw new Error(`Consul agent exited while starting:\n${lines.slice(-30).join('\n')}`);
       try {
         const { status, body } = await getText(ports.http, '/v1/status/leader');
-        if (status === 200 && body.length > 2 && body !== '""') return;
+        // With ACLs on, the master token exists only once the new leader has set ACLs up.
+        if (status === 200 && body.length > 2 && body !== '""' && (!aclToken || (await getText(ports.http, '/v1/acl/token/self', aclToken)).status === 200)) return;
       } catch {
         // Not listening yet.
       }

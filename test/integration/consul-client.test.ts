@@ -1,0 +1,100 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { createClient, type LoadBalancedClientBase } from '../../src';
+import { consulRegistry, type ConsulRegistry } from '../../src/registry';
+// Registers the consul:// scheme.
+import '../../src/resolver/consul';
+import { startConsul, type ConsulAgent } from '../helpers/consul-agent';
+import { EchoClient, startEchoServer, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
+
+type Echo = EchoStub & LoadBalancedClientBase<unknown>;
+
+/** The bound between Consul dropping an instance and the client no longer sending it calls. */
+const STOP_BOUND_MS = 200;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function unary(client: Echo, message: string): Promise<EchoReply> {
+  return new Promise((resolve, reject) =>
+    client.unary({ message }, (error: grpc.ServiceError | null, reply: EchoReply) => (error ? reject(error) : resolve(reply))),
+  );
+}
+
+async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+describe('createClient over consul:// with three registered servers', () => {
+  let agent: ConsulAgent;
+  let registry: ConsulRegistry;
+  const servers: EchoServer[] = [];
+  let client: Echo | undefined;
+
+  before(async () => {
+    agent = await startConsul();
+    registry = consulRegistry({ address: agent.httpAddress });
+    for (let i = 0; i < 3; i++) {
+      const echo = await startEchoServer({ name: `s${i}` });
+      new HealthImplementation({ '': 'SERVING' }).addToServer(echo.server);
+      servers.push(echo);
+      await registry.register({ name: 'echo', address: '127.0.0.1', port: echo.port, weight: i + 1, check: { type: 'grpc', interval: '1s' } });
+    }
+  });
+
+  after(async () => {
+    client?.close();
+    await registry?.deregister().catch(() => undefined);
+    for (const server of servers) server.forceStop();
+    await agent?.stop();
+  });
+
+  test(`balances by Consul weight, and a deregistered server stops getting calls within ${STOP_BOUND_MS} ms`, async (t) => {
+    client = createClient(EchoClient, { target: `consul://${agent.httpAddress}/echo` }) as unknown as Echo;
+    const c = client;
+    await eventually(() => c.endpoints().filter((e) => e.available).length === 3, 15_000, 'three ready endpoints');
+
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 600; i++) {
+      const reply = await unary(c, `m${i}`);
+      counts[reply.server] = (counts[reply.server] ?? 0) + 1;
+    }
+    t.diagnostic(`600 calls over weights 1:2:3 → ${JSON.stringify(counts)}`);
+    // Weighted round robin over 1:2:3 is exact: 100, 200, 300.
+    assert.ok(Math.abs(counts.s0 - 100) <= 10 && Math.abs(counts.s1 - 200) <= 10 && Math.abs(counts.s2 - 300) <= 10, JSON.stringify(counts));
+
+    // Steady traffic from four concurrent callers; s0 leaves Consul in the middle.
+    const calls: { server: string; startedAt: number }[] = [];
+    const failures: Error[] = [];
+    let running = true;
+    const caller = async () => {
+      while (running) {
+        const startedAt = Date.now();
+        try {
+          const reply = await unary(c, 'load');
+          calls.push({ server: reply.server, startedAt });
+        } catch (error) {
+          failures.push(error as Error);
+        }
+      }
+    };
+    const callers = [caller(), caller(), caller(), caller()];
+    await sleep(300);
+    const deregisteredAt = Date.now();
+    await registry.deregister(`echo-127.0.0.1-${servers[0].port}`);
+    await sleep(700);
+    running = false;
+    await Promise.all(callers);
+
+    const lastToS0 = Math.max(...calls.filter((call) => call.server === 's0').map((call) => call.startedAt));
+    t.diagnostic(`last call started towards s0: ${lastToS0 - deregisteredAt} ms after the deregister request was sent`);
+    assert.ok(lastToS0 - deregisteredAt < STOP_BOUND_MS, `s0 still got a call started ${lastToS0 - deregisteredAt} ms later`);
+    assert.ok(calls.filter((call) => call.startedAt < deregisteredAt && call.server === 's0').length > 0, 's0 did serve before');
+    assert.ok(calls.filter((call) => call.startedAt > deregisteredAt + STOP_BOUND_MS).length > 50, 'traffic went on');
+    assert.deepEqual(failures, [], 'no call failed while the instance left');
+  });
+});
