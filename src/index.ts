@@ -34,3 +34,22 @@ export {
   type LeastConnectionOptions,
   type PeakEwmaOptions,
 } from './balancer';
+export {
+  metrics,
+  grpcCodeLabel,
+  redactTarget,
+  DEFAULT_HANDLING_SECONDS_BUCKETS,
+  METRIC_NAMES,
+  ENDPOINT_STATES,
+  type MetricsOptions,
+  type MetricsMiddleware,
+  type BreakerSource,
+  type CodeClass,
+  type EndpointStateLabel,
+} from './middleware/metrics';
+export {
+  startHealthChecking,
+  DEFAULT_HEALTH_CHECK_INTERVAL_MS,
+  DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
+  type HealthCheckOptions,
+} from './client/health-check';

@@ -63,6 +63,8 @@ export function resolveHealthCheckOptions(value: boolean | HealthCheckOptions): 
  * Checks the health of every endpoint of `view`, present and future, on the endpoint's own
  * channel: grpc.health.v1 Watch, or Check polling where Watch is not implemented. An endpoint
  * whose server says anything but SERVING leaves the picker until it says SERVING again.
+ * Until its first answer an endpoint counts as serving, so turning checking on never holds back
+ * the first calls; a server without the health service counts as serving throughout.
  * Returns a function that stops all checking (no stream or timer is left behind).
  */
 export function startHealthChecking(view: ClientView, options: ResolvedHealthCheckOptions, logger: Logger, random: () => number = Math.random): () => void {
@@ -148,7 +150,8 @@ class EndpointHealth {
     this.call = call;
     let timedOut = false;
     const firstAnswer = setTimeout(() => {
-      timedOut = true;
+      // Silence over a connection that has since dropped is the connection's fault, not the server's health.
+      timedOut = this.endpoint.state === 'ready';
       call.cancel();
     }, timeoutMs);
     firstAnswer.unref();
@@ -198,7 +201,7 @@ class EndpointHealth {
         } else if (error.code === Status.NOT_FOUND) {
           // Check's way of saying SERVICE_UNKNOWN.
           this.report('SERVICE_UNKNOWN');
-        } else if (error.code === Status.DEADLINE_EXCEEDED) {
+        } else if (error.code === Status.DEADLINE_EXCEEDED && this.endpoint.state === 'ready') {
           this.unhealthy(`no answer to Check within ${timeoutMs} ms`);
         } else {
           // Other failures are the connection's, which takes the endpoint out by itself.

@@ -83,21 +83,41 @@ export const unlimitedBudget: RetryBudget = Object.freeze({
   onSuccess: () => undefined,
 });
 
+/** Finds the budget of a call's client; forget() lets go of a closed client. */
+export interface BudgetSource {
+  of(client: ClientView): RetryBudget;
+  forget(client: ClientView): void;
+}
+
 /**
- * The default of retry() and hedge(): a fresh token bucket for each client the middleware
- * serves, since a budget is about one upstream. Repeat calls of one client skip the map lookup.
+ * Where retry() and hedge() get their budget: the one given, none (false), or by default a fresh
+ * token bucket for each client the middleware serves, since a budget is about one upstream.
+ * Repeat calls of one client skip the map lookup.
  */
-export function perClientBudget(): (client: ClientView) => RetryBudget {
+export function budgetSource(given: RetryBudget | false | undefined): BudgetSource {
+  if (given !== undefined) {
+    const budget = given === false ? unlimitedBudget : given;
+    return { of: () => budget, forget: () => undefined };
+  }
   const budgets = new WeakMap<ClientView, RetryBudget>();
   let lastClient: ClientView | undefined;
   let lastBudget: RetryBudget = unlimitedBudget;
-  return (client) => {
-    if (client === lastClient) return lastBudget;
-    let budget = budgets.get(client);
-    if (budget === undefined) budgets.set(client, (budget = new TokenBucketBudget()));
-    lastClient = client;
-    lastBudget = budget;
-    return budget;
+  return {
+    of(client) {
+      if (client === lastClient) return lastBudget;
+      let budget = budgets.get(client);
+      if (budget === undefined) budgets.set(client, (budget = new TokenBucketBudget()));
+      lastClient = client;
+      lastBudget = budget;
+      return budget;
+    },
+    forget(client) {
+      budgets.delete(client);
+      if (client === lastClient) {
+        lastClient = undefined;
+        lastBudget = unlimitedBudget;
+      }
+    },
   };
 }
 

@@ -89,16 +89,21 @@ export interface CircuitBreaker extends Middleware {
   onStateChange(listener: BreakerListener): () => void;
 }
 
+/** With a balancer in front, one bad instance is the common failure; the others can take its calls. */
 export const DEFAULT_BREAKER_SCOPE: BreakerScope = 'endpoint';
 /** Kitex's default: half the calls failing is an outage, not noise. */
 export const DEFAULT_ERROR_RATE = 0.5;
 /** Kitex's default: a rate over fewer calls says too little to cut a service off. */
 export const DEFAULT_MIN_SAMPLES = 200;
+/** Kitex's window: long enough to gather minSamples at modest traffic, short enough to forget an old incident. */
 export const DEFAULT_WINDOW_MS = 10_000;
+/** One-second buckets: the window slides in steps a tenth of its length. */
 export const DEFAULT_BUCKETS = 10;
 /** Envoy's consecutive_5xx default; catches a dead endpoint at low traffic, where minSamples never fills. */
 export const DEFAULT_CONSECUTIVE_FAILURES = 5;
+/** Kitex's cool-down: time for a restart or a failover to happen, short enough not to waste a healthy instance for long. */
 export const DEFAULT_OPEN_MS = 5_000;
+/** One call risked per try: a still-broken endpoint costs one failure, not a burst. */
 export const DEFAULT_HALF_OPEN_PROBES = 1;
 /** At most half: with more ejected, the fault is more likely the client's side or the whole service. */
 export const DEFAULT_MAX_EJECTION_SHARE = 0.5;
@@ -365,12 +370,13 @@ class EndpointBreakers implements BreakerSet {
       await attempt;
       const endpoint = ctx.endpoint as ClientEndpoint | undefined;
       const status = ctx.status;
-      if (endpoint !== sentTo && breaker !== undefined) {
-        if (probe) this.probeEnded(breaker, sentTo!);
-        breaker = undefined;
+      if (probe && (endpoint !== sentTo || status === undefined)) {
+        // The probe ended without an answer to judge: free its slot.
+        this.probeEnded(breaker!, sentTo!);
         probe = false;
       }
       if (endpoint === undefined || status === undefined) return;
+      if (endpoint !== sentTo) breaker = undefined;
       if (breaker === undefined) {
         breaker = this.breakers.get(endpoint);
         if (breaker === undefined) this.breakers.set(endpoint, (breaker = new Breaker(this.config, endpoint.address, ctx.service, ctx.target)));
@@ -394,7 +400,7 @@ class EndpointBreakers implements BreakerSet {
   private record(ctx: CallContext, endpoint: ClientEndpoint, breaker: Breaker, code: Status, probe: boolean): void {
     if (breaker.state === 'open') return;
     if (code === Status.CANCELLED) {
-      if (breaker.state === 'half_open') this.probeEnded(breaker, endpoint);
+      if (probe) this.probeEnded(breaker, endpoint);
       return;
     }
     const failed = this.config.failures.has(code);

@@ -1,6 +1,5 @@
 import { status as Status } from '@grpc/grpc-js';
 import type { CallContext } from '../client/context';
-import type { ClientView } from '../client/view';
 import {
   budgetOption,
   checkObject,
@@ -10,13 +9,12 @@ import {
   integerAtLeast,
   nonNegative,
   optionalFn,
-  perClientBudget,
+  budgetSource,
   positive,
   PREVIOUS_ATTEMPTS_KEY,
   PUSHBACK_STOP,
   pushbackMs,
   timersOption,
-  unlimitedBudget,
   type RetryBudget,
   type Timers,
 } from './budget';
@@ -62,6 +60,7 @@ export interface HedgeOptions {
 export const DEFAULT_HEDGE_DELAY_MS = 100;
 /** One backup request, as Kitex sends: most of the tail cut for at most twice the load. */
 export const DEFAULT_HEDGE_MAX_ATTEMPTS = 2;
+/** As retry's default: an endpoint that could not take the request says nothing of the others. */
 export const DEFAULT_NON_FATAL_CODES: readonly Status[] = Object.freeze([Status.UNAVAILABLE]);
 
 const CANCELLED_MESSAGE = 'Cancelled on client';
@@ -101,13 +100,14 @@ export function hedge(options: HedgeOptions = {}): Middleware {
     timers,
     queue: new WakeQueue(now, timers),
   };
-  const given = budgetOption('hedge', options.budget);
-  const budgetOf: (client: ClientView) => RetryBudget = given === undefined ? perClientBudget() : () => (given === false ? unlimitedBudget : given);
+  const budgets = budgetSource(budgetOption('hedge', options.budget));
 
-  return (next) => (ctx) => {
+  const middleware: Middleware = (next) => (ctx) => {
     if (ctx.type !== 'unary' || policy.maxAttempts === 1) return next(ctx);
-    return new HedgedCall(policy, ctx, next, budgetOf(ctx.client)).start();
+    return new HedgedCall(policy, ctx, next, budgets.of(ctx.client)).start();
   };
+  middleware.attach = (client) => () => budgets.forget(client);
+  return middleware;
 }
 
 /**
@@ -202,22 +202,32 @@ class HedgedCall {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.launch();
+    try {
+      this.launch();
+    } catch (error) {
+      this.crash(error);
+      return promise;
+    }
     this.nextAt = this.policy.now() + this.policy.delayMs;
     this.policy.queue.push(this, this.nextAt);
     return promise;
   }
 
-  /** A wake-up from the shared queue or this call's own timer. */
+  /** A wake-up from the shared queue or this call's own timer. Never throws: the queue goes on. */
   wake(): void {
     if (this.done) return;
-    const t = this.policy.now();
-    if (t < this.nextAt) {
-      // An attempt went out since this wake-up was set (after a failure): wait a full delay.
-      if (this.timer === undefined) this.setTimer(this.nextAt - t);
-      return;
+    try {
+      const t = this.policy.now();
+      if (t < this.nextAt) {
+        // An attempt went out since this wake-up was set (after a failure): wait a full delay.
+        if (this.timer === undefined) this.setTimer(this.nextAt - t);
+        return;
+      }
+      this.hedge('delay', t);
+    } catch (error) {
+      // A hook or budget that threw: the call fails with it rather than the process.
+      this.crash(error);
     }
-    this.hedge('delay', t);
   }
 
   private hedge(reason: HedgeReason, t: number): void {
@@ -254,6 +264,15 @@ class HedgedCall {
   private settle(fork: CallContext): void {
     this.pending--;
     if (this.done) return;
+    try {
+      this.judge(fork);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  /** Decides what an attempt's outcome means for the call. */
+  private judge(fork: CallContext): void {
     const status = fork.status;
     if (status === undefined || status.code === Status.OK || this.ctx.aborted || !this.policy.nonFatal.has(status.code)) {
       if (status !== undefined && status.code === Status.OK) this.budget.onSuccess();

@@ -13,8 +13,7 @@ import {
   PREVIOUS_ATTEMPTS_KEY,
   PUSHBACK_STOP,
   pushbackMs,
-  perClientBudget,
-  unlimitedBudget,
+  budgetSource,
   type RetryBudget,
 } from './budget';
 import type { Middleware, Next } from './types';
@@ -65,6 +64,7 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** The first try and two retries: Kitex's default of two retries, counted our way. */
 export const DEFAULT_RETRY_MAX_ATTEMPTS = 3;
 /** The one code that says the request did not get done and another endpoint may well do it. */
 export const DEFAULT_RETRYABLE_CODES: readonly Status[] = Object.freeze([Status.UNAVAILABLE]);
@@ -73,6 +73,7 @@ export const DEFAULT_RETRYABLE_CODES: readonly Status[] = Object.freeze([Status.
  * retries after a shared failure and stays small beside common deadlines.
  */
 export const DEFAULT_INITIAL_BACKOFF_MS = 20;
+/** Waits longer than this rarely fit in a unary call's deadline. */
 export const DEFAULT_MAX_BACKOFF_MS = 1_000;
 export const DEFAULT_BACKOFF_MULTIPLIER = 2;
 /** A6's choice; spreads retries of calls that failed together best (fewest collisions). */
@@ -129,27 +130,28 @@ export function retry(options: RetryOptions = {}): Middleware {
     random: fn('retry', 'random', options.random, Math.random),
     sleep: optionalFn('retry', 'sleep', options.sleep),
   };
-  const given = budgetOption('retry', options.budget);
-  const budgetOf = given === undefined ? perClientBudget() : () => (given === false ? unlimitedBudget : given);
+  const budgets = budgetSource(budgetOption('retry', options.budget));
   const timed = attemptTimeoutMs !== Infinity;
 
-  return (next) => async (ctx) => {
-    if (ctx.type !== 'unary' || policy.maxAttempts === 1) return next(ctx);
+  const middleware: Middleware = (next) => async (ctx) => {
+    if (ctx.type !== 'unary' || (policy.maxAttempts === 1 && !timed)) return next(ctx);
     const outerAttemptDeadline = ctx.attemptDeadline;
     if (timed) limitAttempt(ctx, policy, outerAttemptDeadline);
     await next(ctx);
     const status = ctx.status;
     if (status !== undefined && status.code === Status.OK) {
-      budgetOf(ctx.client).onSuccess();
+      budgets.of(ctx.client).onSuccess();
       if (timed) ctx.attemptDeadline = outerAttemptDeadline;
       return;
     }
     try {
-      await recover(ctx, next, policy, budgetOf(ctx.client), outerAttemptDeadline);
+      await recover(ctx, next, policy, budgets.of(ctx.client), outerAttemptDeadline);
     } finally {
       if (timed) ctx.attemptDeadline = outerAttemptDeadline;
     }
   };
+  middleware.attach = (client) => () => budgets.forget(client);
+  return middleware;
 }
 
 function limitAttempt(ctx: CallContext, policy: RetryPolicy, outer: number): void {
@@ -170,6 +172,9 @@ async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget
       return;
     }
     if (!policy.retryable.has(status.code) && !cutByAttemptTimeout(ctx, status, policy, outerAttemptDeadline)) return;
+    // Response headers mean the server had begun to answer: A6 commits the call there, as the
+    // request may well have been acted on.
+    if (ctx.responseMetadata !== undefined) return;
     budget.onFailure();
     const pushback = pushbackMs(status.metadata);
     if (pushback === PUSHBACK_STOP || attempts >= policy.maxAttempts || !budget.canRetry()) return;

@@ -20,7 +20,7 @@ export interface GrpcCheck extends CheckTiming {
   type: 'grpc';
   /** The service name asked about; "" (the default) asks about the whole server. */
   service?: string;
-  /** "host:port" to check; defaults to the registered address and port. */
+  /** "host:port" to check; defaults to the registered address (127.0.0.1 without one: the agent runs beside the service) and port. */
   address?: string;
   /** Check over TLS. */
   tls?: boolean;
@@ -40,7 +40,7 @@ export interface HttpCheck extends CheckTiming {
 /** Consul opens a TCP connection. */
 export interface TcpCheck extends CheckTiming {
   type: 'tcp';
-  /** "host:port" to connect to; defaults to the registered address and port. */
+  /** "host:port" to connect to; defaults to the registered address (127.0.0.1 without one) and port. */
   address?: string;
 }
 
@@ -120,6 +120,8 @@ export const DEFAULT_CHECK_TIMEOUT = '3s';
 export const DEFAULT_DEREGISTER_CRITICAL_AFTER = '1m';
 /** Two heartbeats may be lost before Consul turns a TTL check critical. */
 const HEARTBEATS_PER_TTL = 3;
+/** Heartbeats every ttl/3: a shorter TTL would have the library hammer the agent. */
+const MIN_TTL_MS = 1_000;
 /** Blocking-query watchers see the removal within milliseconds; a second covers their in-flight picks. */
 export const DEFAULT_SHUTDOWN_DRAIN_MS = 1_000;
 /** Calls still running this long after shutdown began are cut off. */
@@ -271,6 +273,7 @@ function prepare(registration: ConsulRegistration): PreparedRegistration {
       case 'ttl': {
         if (spec.ttl === undefined) throw new TypeError(`${where}: check.ttl is required for a TTL check`);
         const ttlMs = durationMs(spec.ttl, `${where}: check.ttl`);
+        if (ttlMs < MIN_TTL_MS) throw new TypeError(`${where}: check.ttl must be at least ${MIN_TTL_MS} ms, got ${JSON.stringify(spec.ttl)}`);
         heartbeatMs = ttlMs / HEARTBEATS_PER_TTL;
         check = {
           Name: `TTL heartbeat of ${name}`,
@@ -394,10 +397,13 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
     const detach = () => {
       for (const signal of signals) process.removeListener(signal, onSignal);
     };
-    async function onSignal(signal: NodeJS.Signals) {
+    const onSignal = (signal: NodeJS.Signals) => {
       if (started) return;
       started = true;
       detach();
+      shutdownFor(signal).catch(report);
+    };
+    async function shutdownFor(signal: NodeJS.Signals) {
       try {
         await deregister();
       } catch (error) {

@@ -418,6 +418,12 @@ function nonEmptyString(value: unknown, field: string): string | undefined {
 /**
  * Watches services in Consul's health catalog with blocking queries: a change reaches the
  * listener as soon as Consul knows it, with one open request per watch in between.
+ *
+ * Each instance's weight is its `Weights.Passing` (`Weights.Warning` for admitted warning
+ * instances); its address is the service address, else the node's. Consul tags become keys with
+ * an empty value (tag "v1" → tags["v1"] = ""), service meta becomes key/value pairs, meta winning
+ * when a key is both. Errors, and an answer with no instances, go to listener.onError; the last
+ * list delivered stays the current one. The watch retries by itself, with backoff.
  */
 export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
   const where = 'consulResolver';
@@ -526,8 +532,9 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
           if (key !== lastKey) {
             lastKey = key;
             if (converted.instances.length === 0) {
-              // Not delivered as an empty list: the last good list stays in use (see DESIGN's
-              // "stale is better than nothing"), the same as DNS's NXDOMAIN.
+              // Reported rather than delivered as an empty list: a stale list is better than
+              // none, and an empty answer is more often a registry hiccup than a dead service.
+              // The DNS resolver treats NXDOMAIN the same way.
               report(new ConsulError(`consul: no ${onlyPassing ? 'passing' : 'healthy'} instances of ${name}`));
             } else {
               try {
@@ -543,6 +550,8 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
           // The agent may have restarted with a smaller index; blocking on the old one would
           // hide every change until Consul's index caught up with it.
           index = 0;
+          // The next good answer is delivered even if unchanged, so the listener sees the recovery.
+          lastKey = undefined;
           report(error instanceof Error ? error : new Error(String(error)));
           const delay = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(failures - 1, 30));
           await sleep(delay / 2 + (delay / 2) * random(), signal);
@@ -579,6 +588,11 @@ function booleanParam(value: string, name: string, text: string): boolean {
   throw new TypeError(`target "${text}": ${name}=${value} is not a boolean (true/false)`);
 }
 
+/**
+ * `consul://host:port/service?tag=v1&tag=v2&dc=dc1&near=_agent&filter=…&stale=false&passing=false&tls=true`
+ * (every parameter optional; an empty authority means CONSUL_HTTP_ADDR or 127.0.0.1:8500). The
+ * ACL token is never taken from a target: it comes from CONSUL_HTTP_TOKEN.
+ */
 registerResolverScheme('consul', (target) => {
   // Checked before anything echoes the target: a target carrying a token must not be repeated in
   // an error message, since messages end up in logs.

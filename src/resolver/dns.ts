@@ -71,7 +71,7 @@ function isNoRecords(error: unknown): boolean {
 // ---------------------------------------------------------------------------------------------
 // Wire format (RFC 1035, RFC 2782 for SRV, RFC 6891 for the EDNS0 OPT record)
 
-interface Record_ {
+interface ResourceRecord {
   readonly name: string;
   readonly type: number;
   readonly ttl: number;
@@ -92,8 +92,8 @@ interface Message {
   readonly truncated: boolean;
   readonly rcode: number;
   readonly question: { name: string; type: number } | undefined;
-  readonly answers: Record_[];
-  readonly additionals: Record_[];
+  readonly answers: ResourceRecord[];
+  readonly additionals: ResourceRecord[];
 }
 
 function normalizeName(name: string): string {
@@ -221,7 +221,7 @@ class Reader {
   }
 }
 
-function readRecord(reader: Reader): Record_ {
+function readRecord(reader: Reader): ResourceRecord {
   const name = reader.name();
   const type = reader.u16();
   reader.u16(); // class
@@ -231,7 +231,7 @@ function readRecord(reader: Reader): Record_ {
   const length = reader.u16();
   const end = reader.offset + length;
   reader.need(length);
-  let data: Record_['data'];
+  let data: ResourceRecord['data'];
   if (type === TYPE_A) {
     if (length !== 4) throw new Error(`A record with ${length} bytes of data`);
     data = [...reader.bytes(4)].join('.');
@@ -261,8 +261,8 @@ export function decodeMessage(buffer: Buffer): Message {
     if (i === 0) question = { name, type };
   }
   const truncated = (flags & 0x0200) !== 0;
-  const answers: Record_[] = [];
-  const additionals: Record_[] = [];
+  const answers: ResourceRecord[] = [];
+  const additionals: ResourceRecord[] = [];
   // A truncated answer may stop anywhere; only its header matters (the query is redone over TCP).
   if (!truncated) {
     for (let i = 0; i < counts[1]; i++) answers.push(readRecord(reader));
@@ -756,7 +756,8 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
       } catch (error) {
         if (signal.aborted) return;
         failures++;
-        if (isNoRecords(error)) lastKey = undefined; // the next good answer is news, even if it equals the last
+        // The next good answer is delivered even if unchanged, so the listener sees the recovery.
+        lastKey = undefined;
         report(error instanceof Error ? error : new Error(String(error)));
         const delay = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(failures - 1, 30));
         schedule(delay / 2 + (delay / 2) * random());
@@ -806,6 +807,10 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
 
 const DNS_TARGET_PARAMS = new Set(['srv', 'family']);
 
+/**
+ * `dns:///host:port` (the system's DNS servers), `dns://10.0.0.2:53/host:port` (that server),
+ * `dns:///_grpc._tcp.example.com` or `dns:///name?srv=true` (SRV records); `?family=ipv4|ipv6|any`.
+ */
 registerResolverScheme('dns', (target) => {
   const { text, query } = target;
   for (const key of query.keys()) {

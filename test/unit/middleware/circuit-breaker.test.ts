@@ -268,6 +268,26 @@ describe('circuitBreaker, endpoint scope', () => {
     assert.equal(s.breaker.state(bad.address), 'closed');
   });
 
+  test('a cancelled probe frees its slot without deciding anything', async () => {
+    const s = setup({ consecutiveFailures: 1, openMs: 1_000 });
+    const [bad] = s.list;
+    s.respond((e) => (e === bad ? Status.UNAVAILABLE : Status.OK));
+    for (let i = 0; i < 3; i++) await s.call();
+    s.time.advance(1_000);
+    const probe = deferred();
+    s.respond((e) => (e === bad ? probe.promise : Status.OK));
+    const pending: Promise<CallContext>[] = [];
+    for (let i = 0; i < 3; i++) pending.push(s.call());
+    assert.equal(bad.ejected, true, 'held back while the probe runs');
+    probe.resolve(Status.CANCELLED);
+    await Promise.all(pending);
+    assert.equal(s.breaker.state(bad.address), 'half_open');
+    assert.equal(bad.ejected, false, 'free for the next probe');
+    s.respond(() => Status.OK);
+    for (let i = 0; i < 3; i++) await s.call();
+    assert.equal(s.breaker.state(bad.address), 'closed');
+  });
+
   test('the max ejection share keeps enough endpoints in', async () => {
     const s = setup({ consecutiveFailures: 1, maxEjectionShare: 0.5 }, 3);
     s.respond(() => Status.UNAVAILABLE);

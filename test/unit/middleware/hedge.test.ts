@@ -314,6 +314,40 @@ describe('hedge', () => {
     await pending;
   });
 
+  test('a hook that throws fails its call, not the process, and the queue goes on', async () => {
+    const time = new FakeTime();
+    const { next, attempts } = transport();
+    let throwing = true;
+    const chain = compose(
+      [
+        hedge({
+          delayMs: 50,
+          now: time.now,
+          timers: time,
+          onHedge: () => {
+            if (throwing) throw new Error('hook bug');
+          },
+        }),
+      ],
+      next,
+    );
+    const first = chain(context());
+    const outcome = first.then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    await time.advance(10);
+    const second = chain(context());
+    await time.advance(40);
+    assert.equal(await outcome, 'hook bug');
+    assert.equal(attempts[0].ctx.aborted, true, "the failed call's attempt is cancelled");
+    throwing = false;
+    await time.advance(10);
+    assert.equal(attempts.length, 3, 'the second call still hedged on time');
+    attempts[2].answer(Status.OK);
+    await second;
+  });
+
   test('a middleware below that throws fails the call once', async () => {
     const time = new FakeTime();
     const next: Next = async () => {

@@ -85,10 +85,15 @@ describe('retry', () => {
     assert.equal(ctx.status?.details, 'attempt 4 failed', 'the last failure is what the caller sees');
   });
 
-  test('maxAttempts 1 never retries', async () => {
+  test('maxAttempts 1 never retries, and still applies attemptTimeoutMs', async () => {
     const { next, seen } = script([Status.UNAVAILABLE]);
     await run({ ...clock(), maxAttempts: 1 }, next);
     assert.equal(seen.length, 1);
+    const time = clock();
+    const timed = script([Status.DEADLINE_EXCEEDED]);
+    await run({ ...time, maxAttempts: 1, attemptTimeoutMs: 50 }, timed.next);
+    assert.equal(timed.seen.length, 1);
+    assert.equal(timed.seen[0].attemptDeadline, time.state.t + 50);
   });
 
   test('does not retry codes outside retryableCodes (default: UNAVAILABLE only)', async () => {
@@ -169,6 +174,19 @@ describe('retry', () => {
     const time = clock();
     await run(time, next, context({ deadline: time.state.t + 1000 }));
     assert.equal(seen.length, 1);
+  });
+
+  test('an attempt whose server had sent response headers is committed: no retry (A6)', async () => {
+    let calls = 0;
+    const next: Next = async (ctx) => {
+      ctx.resetOutcome();
+      calls++;
+      ctx.responseMetadata = new grpc.Metadata();
+      ctx.fail(Status.UNAVAILABLE, 'broke after the headers');
+    };
+    const ctx = await run(clock(), next);
+    assert.equal(calls, 1);
+    assert.equal(ctx.status?.code, Status.UNAVAILABLE);
   });
 
   test('a cancelled call is not retried', async () => {
@@ -264,6 +282,21 @@ describe('retry', () => {
     const b = script([Status.UNAVAILABLE]);
     await compose([mw], b.next)(context());
     assert.equal(b.seen.length, 2, "another client's bucket is still full");
+  });
+
+  test("detaching a client lets go of its budget", async () => {
+    const mw = retry({ ...clock(), random: () => 0 });
+    const view = context().client;
+    const failing = script(Array(1000).fill(Status.UNAVAILABLE));
+    const chain = compose([mw], failing.next);
+    for (let i = 0; i < 100; i++) await chain(context({ client: view }));
+    const spent = failing.seen.length;
+    await chain(context({ client: view }));
+    assert.equal(failing.seen.length, spent + 1, 'spent');
+    const detach = mw.attach!(view) as () => void;
+    detach();
+    await chain(context({ client: view }));
+    assert.equal(failing.seen.length, spent + 1 + 3, 'a client seen afresh starts with a full bucket: 3 attempts');
   });
 
   test('onRetry hears each retry before it is sent', async () => {
