@@ -3,9 +3,34 @@ export type { Instance, Resolver, ResolverListener } from './resolver/types';
 export type { Middleware, Next } from './middleware/types';
 export { CallContext, type CallType } from './client/context';
 export { compose } from './middleware/compose';
-export { parseTarget, registerResolverScheme, type ParsedTarget, type ResolvedTarget, type ResolverScheme } from './resolver/target';
-export { staticResolver } from './resolver/static';
-export { memoryResolver, sharedMemoryResolver, type MemoryResolver } from './resolver/memory';
+export {
+  parseTarget,
+  registerResolverScheme,
+  formatAddress,
+  parseAddress,
+  staticResolver,
+  memoryResolver,
+  sharedMemoryResolver,
+  consulResolver,
+  ConsulError,
+  isConsulError,
+  dnsResolver,
+  DnsError,
+  isDnsError,
+  type ParsedTarget,
+  type ResolvedTarget,
+  type ResolverScheme,
+  type HostPort,
+  type MemoryResolver,
+  type ConsulConnectionOptions,
+  type ConsulResolverOptions,
+  type ConsulTlsOptions,
+  type DnsErrorCode,
+  type DnsFamily,
+  type DnsResolver,
+  type DnsResolverOptions,
+} from './resolver';
+export * from './registry';
 export {
   createClient,
   DEFAULT_PICK_TIMEOUT_MS,

@@ -17,8 +17,11 @@ import { compose } from '../middleware/compose';
 import type { Middleware, Next } from '../middleware/types';
 import { parseTarget, resolveTarget } from '../resolver/target';
 import type { Resolver } from '../resolver/types';
+// Each built-in resolver registers its target scheme when loaded.
 import '../resolver/static';
 import '../resolver/memory';
+import '../resolver/dns';
+import '../resolver/consul';
 import {
   BidiStreamCall,
   ClientStreamCall,
@@ -258,6 +261,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     now,
     random,
     logger,
+    resolveNow: chosen.resolver.resolveNow && (() => chosen.resolver.resolveNow!(chosen.service)),
   });
   const view: ClientView = {
     service: chosen.service,

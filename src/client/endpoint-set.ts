@@ -27,6 +27,8 @@ export interface EndpointSetOptions {
   readonly now: () => number;
   readonly random: () => number;
   readonly logger: Logger;
+  /** Asks the resolver for a fresh list: called when an endpoint starts failing to connect. */
+  readonly resolveNow?: () => void;
 }
 
 /** Why nothing could be picked: whether waiting can help, and what to tell the caller if not. */
@@ -46,6 +48,7 @@ export class EndpointSet implements ResolverListener {
   /** Endpoints that left the resolver's list and still have calls in flight. */
   private readonly draining = new Set<ClientEndpoint>();
   private readonly inPicker = new WeakSet<ClientEndpoint>();
+  private readonly failing = new WeakSet<ClientEndpoint>();
   private readonly observers = new Set<EndpointSetObserver>();
   private picker: Picker<ClientEndpoint> | undefined;
   private waiters: (() => void)[] = [];
@@ -231,6 +234,13 @@ export class EndpointSet implements ResolverListener {
 
   private endpointChanged(endpoint: ClientEndpoint): void {
     if (endpoint.available !== this.inPicker.has(endpoint)) this.markDirty();
+    if (endpoint.state !== 'transient_failure') {
+      this.failing.delete(endpoint);
+    } else if (!this.failing.has(endpoint)) {
+      // The instance may have moved or gone: the records could be stale before their TTL.
+      this.failing.add(endpoint);
+      this.options.resolveNow?.();
+    }
     for (const observer of this.observers) observer.onEndpointChanged?.(endpoint);
     this.wake();
   }

@@ -706,7 +706,12 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
     if (target.fixed) {
       const fixed = target.fixed;
       queueMicrotask(() => {
-        if (!signal.aborted) listener.onUpdate(fixed.map((instance) => ({ ...instance })));
+        if (signal.aborted) return;
+        try {
+          listener.onUpdate(fixed.map((instance) => ({ ...instance })));
+        } catch (error) {
+          report(error instanceof Error ? error : new Error(String(error)));
+        }
       });
       return () => controller.abort();
     }
@@ -722,7 +727,7 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
       if (signal.aborted) return;
       clearTimeout(timer);
       dueAt = Date.now() + delayMs;
-      timer = setTimeout(resolve, delayMs);
+      timer = setTimeout(() => void resolve(), delayMs);
     };
 
     async function resolve(): Promise<void> {

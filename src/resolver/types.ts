@@ -24,4 +24,9 @@ export interface Resolver {
    * as it is known. Returns a function that stops the watch. Errors go to the listener, never thrown.
    */
   watch(service: string, listener: ResolverListener): () => void;
+  /**
+   * A hint that the list may be stale: the client calls it when an endpoint fails to connect.
+   * Optional; resolvers that poll (DNS) re-resolve early, rate-limited; push-based ones ignore it.
+   */
+  resolveNow?(service: string): void;
 }

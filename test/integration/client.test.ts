@@ -154,6 +154,19 @@ describe('createClient over real servers', () => {
     assert.ok(added > 5, 'churn did add endpoints back');
   });
 
+  test('an endpoint that fails to connect makes the client ask its resolver to resolve again', async () => {
+    const gone = await startEchoServer();
+    const address = gone.address;
+    gone.forceStop();
+    const base = memoryResolver();
+    base.set('echo', [address]);
+    const asked: string[] = [];
+    const c = client({ resolver: { watch: base.watch, resolveNow: (service) => asked.push(service) }, service: 'echo' });
+    await eventually(() => asked.length > 0);
+    assert.deepEqual(asked, ['echo']);
+    assert.equal(c.endpoints()[0].state, 'transient_failure');
+  });
+
   test('calls made before the first resolution wait for it', async () => {
     const [a] = await track(await startEchoServer({ name: 'late' }));
     const registry = memoryResolver();

@@ -272,9 +272,10 @@ describe('dnsResolver against a scripted DNS server', () => {
     await sleep(2_300);
     records.forEach((r) => r.stop());
     const count = (name: string) => server.asked.filter((q) => q.name === name).length;
-    assert.equal(count('one.example'), 3, 'TTL 1 s: at 0, 1 and 2 s');
-    assert.ok(count('zero.example') >= 8 && count('zero.example') <= 10, `TTL 0 → every 250 ms: ${count('zero.example')}`);
-    assert.ok(count('long.example') >= 5 && count('long.example') <= 6, `TTL 1 h → every 400 ms: ${count('long.example')}`);
+    // Ranges leave room for a loaded machine; minTtlMs alone would mean about 20 queries.
+    assert.ok(count('one.example') >= 2 && count('one.example') <= 3, `TTL 1 s → at 0, 1 and 2 s: ${count('one.example')}`);
+    assert.ok(count('zero.example') >= 6 && count('zero.example') <= 10, `TTL 0 → every 250 ms: ${count('zero.example')}`);
+    assert.ok(count('long.example') >= 4 && count('long.example') <= 6, `TTL 1 h → every 400 ms: ${count('long.example')}`);
     assert.equal(records[0].updates.length, 1, 'an unchanged answer is not delivered again');
   });
 
