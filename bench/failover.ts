@@ -27,9 +27,28 @@ const concurrency = Number(values.concurrency);
 
 type Echo = EchoStub & LoadBalancedClientBase<unknown>;
 
-function unary(c: Echo): () => Promise<unknown> {
+/** Failures by status, with one message of each, to see what got through. */
+type Failures = Map<string, { count: number; example: string }>;
+
+function unary(c: Echo, failures?: Failures): () => Promise<unknown> {
   const request = { message: 'hello' };
-  return () => new Promise((resolve, reject) => c.unary(request, (err: Error | null, reply: unknown) => (err ? reject(err) : resolve(reply))));
+  return () =>
+    new Promise((resolve, reject) =>
+      c.unary(request, (err: grpc.ServiceError | null, reply: unknown) => {
+        if (!err) return resolve(reply);
+        if (failures) {
+          const name = grpc.status[err.code] ?? String(err.code);
+          const entry = failures.get(name) ?? { count: 0, example: err.details };
+          entry.count++;
+          failures.set(name, entry);
+        }
+        reject(err);
+      }),
+    );
+}
+
+function describeFailures(failures: Failures): string {
+  return [...failures].map(([name, { count, example }]) => `${name} ×${count} ("${example}")`).join(', ');
 }
 
 async function connected(servers: EchoServer[], middleware: Middleware[]): Promise<Echo> {
@@ -43,16 +62,17 @@ async function connected(servers: EchoServer[], middleware: Middleware[]): Promi
 }
 
 /** Scenario 1: one of three servers dies a third of the way into the run. */
-async function killOne(middleware: Middleware[]): Promise<LoadResult> {
+async function killOne(middleware: Middleware[]): Promise<LoadResult & { why: string }> {
   const servers = await startEchoServers(3);
   const c = await connected(servers, middleware);
   await runLoad(unary(c), concurrency, 500); // warm-up: connections, JIT
   const kill = setTimeout(() => servers[0].forceStop(), (seconds * 1000) / 3);
-  const result = await runLoad(unary(c), concurrency, seconds * 1000);
+  const failures: Failures = new Map();
+  const result = await runLoad(unary(c, failures), concurrency, seconds * 1000);
   clearTimeout(kill);
   c.close();
   for (const s of servers) s.forceStop();
-  return result;
+  return { ...result, why: describeFailures(failures) };
 }
 
 /** Scenario 2: every server fails; counts attempts where they arrive. */
@@ -77,7 +97,7 @@ async function main(): Promise<void> {
     ['no retry', withoutRetry],
   ] as const) {
     console.log(
-      `  ${name.padEnd(10)} ${String(r.calls).padStart(7)} calls   failed ${String(r.failures).padStart(4)} (${fmt((100 * r.failures) / r.calls, 3)} %)   p99 ${fmt(r.p99)} ms`,
+      `  ${name.padEnd(10)} ${String(r.calls).padStart(7)} calls   failed ${String(r.failures).padStart(4)} (${fmt((100 * r.failures) / r.calls, 3)} %)   p99 ${fmt(r.p99)} ms${r.why ? `   ${r.why}` : ''}`,
     );
   }
   console.log(`  failed calls with retry: ${withRetry.failures} (goal 0); without: ${withoutRetry.failures}`);

@@ -1,21 +1,25 @@
 // Tail latency when one of four servers is slow (25 ms per call): latency-aware balancers against
-// round robin, grpc-js's own included, at the same concurrency in one run. Servers run in another
-// process. Goal: p99 under leastConnection and peakEwma at most 0.25 of round robin's.
+// round robin, grpc-js's own included, in one run. Servers run in another process. Two loads:
+// open loop at a steady rate (a service's traffic: calls arrive whether or not earlier ones are
+// done), and closed loop at a fixed concurrency pushing the client to its limit.
+// Goal: p99 under leastConnection and peakEwma at most 0.25 of round robin's.
 //
-//   npx tsx bench/slow-endpoint.ts [--seconds 3] [--concurrency 16]
+//   npx tsx bench/slow-endpoint.ts [--seconds 4] [--rate 1000] [--concurrency 16]
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { createClient, leastConnection, peakEwma, weightedRoundRobin, type Balancer } from '../src';
 import { EchoClient, type EchoStub } from '../test/helpers/echo-server';
-import { fmt, runLoad, startServerProcess } from './support/harness';
+import { fmt, runLoad, runRate, startServerProcess, type LoadResult } from './support/harness';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '4' },
+    rate: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '16' },
   },
 });
 const seconds = Number(values.seconds);
+const rate = Number(values.rate);
 const concurrency = Number(values.concurrency);
 const SLOW_MS = 25;
 
@@ -29,7 +33,7 @@ async function main(): Promise<void> {
   const plain = new EchoClient(`ipv4:${servers.addresses.join(',')}`, grpc.credentials.createInsecure(), {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
   }) as EchoStub;
-  const contenders: [string, EchoStub, (() => number) | undefined][] = [];
+  const contenders: [string, EchoStub, (() => number) | undefined][] = [['grpc-js round_robin', plain, undefined]];
   const balancers: [string, Balancer][] = [
     ['weightedRoundRobin', weightedRoundRobin()],
     ['leastConnection', leastConnection()],
@@ -39,27 +43,32 @@ async function main(): Promise<void> {
     const c = createClient(EchoClient, { target, balancer }) as unknown as EchoStub & { endpoints(): { address: string; calls: number }[] };
     contenders.push([name, c, () => c.endpoints().find((e) => e.address === slowAddress)!.calls]);
   }
-  contenders.push(['grpc-js round_robin', plain, undefined]);
 
-  console.log(`unary echo, 4 servers (one ${SLOW_MS} ms slower), ${concurrency} in flight, ${seconds} s each`);
-  const p99: Record<string, number> = {};
-  for (const [name, c, slowCalls] of contenders) {
-    await runLoad(call(c), concurrency, 500);
-    const before = slowCalls?.() ?? 0;
-    const r = await runLoad(call(c), concurrency, seconds * 1000);
-    const share = slowCalls ? `${fmt((100 * (slowCalls() - before)) / r.calls, 1)} %` : 'n/a';
-    p99[name] = r.p99;
+  const loads: [string, (c: EchoStub, ms: number) => Promise<LoadResult>][] = [
+    [`open loop, ${rate} calls/s`, (c, ms) => runRate(call(c), rate, ms)],
+    [`closed loop, ${concurrency} in flight`, (c, ms) => runLoad(call(c), concurrency, ms)],
+  ];
+  console.log(`unary echo, 4 servers, one ${SLOW_MS} ms slower; ${seconds} s per balancer and load`);
+  for (const [title, load] of loads) {
+    console.log(title);
+    const p99: Record<string, number> = {};
+    for (const [name, c, slowCalls] of contenders) {
+      await load(c, 1000);
+      const before = slowCalls?.() ?? 0;
+      const r = await load(c, seconds * 1000);
+      const share = slowCalls ? `${fmt((100 * (slowCalls() - before)) / r.calls, 1)} %` : 'n/a';
+      p99[name] = r.p99;
+      console.log(
+        `  ${name.padEnd(20)} ${fmt(r.throughput, 0).padStart(6)} calls/s   p50 ${fmt(r.p50)} ms   p99 ${fmt(r.p99)} ms   to the slow server ${share}`,
+      );
+    }
+    const rr = p99['grpc-js round_robin'];
+    const wrr = p99.weightedRoundRobin;
     console.log(
-      `  ${name.padEnd(20)} ${fmt(r.throughput, 0).padStart(6)} calls/s   p50 ${fmt(r.p50)} ms   p99 ${fmt(r.p99)} ms   to the slow server ${share}`,
+      `  p99 / grpc-js round_robin's: leastConnection ${fmt(p99.leastConnection / rr, 3)}, peakEwma ${fmt(p99.peakEwma / rr, 3)} (goal <= 0.25), weightedRoundRobin ${fmt(wrr / rr, 3)}`,
     );
+    console.log(`  p99 / weightedRoundRobin's: leastConnection ${fmt(p99.leastConnection / wrr, 3)}, peakEwma ${fmt(p99.peakEwma / wrr, 3)}`);
   }
-  const rr = p99['grpc-js round_robin'];
-  console.log(
-    `p99 ratio to grpc-js round_robin: leastConnection ${fmt(p99.leastConnection / rr, 3)}, peakEwma ${fmt(p99.peakEwma / rr, 3)} (goal <= 0.25); weightedRoundRobin ${fmt(p99.weightedRoundRobin / rr, 3)}`,
-  );
-  console.log(
-    `p99 ratio to weightedRoundRobin: leastConnection ${fmt(p99.leastConnection / p99.weightedRoundRobin, 3)}, peakEwma ${fmt(p99.peakEwma / p99.weightedRoundRobin, 3)}`,
-  );
   for (const [, c] of contenders) c.close();
   servers.stop();
 }

@@ -67,6 +67,48 @@ export async function runLoad(call: () => Promise<unknown>, concurrency: number,
   };
 }
 
+/**
+ * Open loop: starts `rate` calls per second for `durationMs`, however long each takes, as a
+ * service's traffic arrives; then waits for the stragglers. Latencies in ms.
+ */
+export async function runRate(call: () => Promise<unknown>, rate: number, durationMs: number): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let failures = 0;
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  const total = Math.round((rate * durationMs) / 1000);
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const t0 = performance.now();
+    pending.push(
+      call().then(
+        () => void latencies.push(performance.now() - t0),
+        () => {
+          failures++;
+          latencies.push(performance.now() - t0);
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return {
+    calls: latencies.length,
+    failures,
+    seconds,
+    throughput: latencies.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    cpuPerCallUs: (cpu.user + cpu.system) / latencies.length,
+  };
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -270,7 +270,8 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     observe: (observer) => set.observe(observer),
     lastResolvedAt: () => set.lastResolvedAt,
   };
-  const chain: Next = compose(middleware, transport(set, { pickTimeoutMs, now }));
+  const picked = middleware.flatMap((mw) => (typeof mw.picked === 'function' ? [mw.picked.bind(mw)] : []));
+  const chain: Next = compose(middleware, transport(set, { pickTimeoutMs, now, picked }));
   const detachers: (() => void)[] = [];
   if (healthCheck) detachers.push(startHealthChecking(view, healthCheck, logger, random));
   for (const mw of middleware) {

@@ -4,8 +4,19 @@ import type { Endpoint } from '../balancer/types';
 /** Where an endpoint stands, as `client.endpoints()` shows it. */
 export type EndpointState = 'idle' | 'connecting' | 'ready' | 'transient_failure' | 'shutdown';
 
-/** Finagle's and Linkerd's decay time for latency and failure averages: recent enough to follow a slowdown within seconds. */
+/** Decay time of the failure rate: the last ten seconds or so, as Kitex's breaker window. */
 export const DEFAULT_DECAY_MS = 10_000;
+
+/**
+ * Time constant of the latency average when replies get faster, and of its decay while an
+ * endpoint gets no calls. Finagle and Linkerd use 10 s with a pure peak (every slower reply takes
+ * over at once); measured here, that lets one pause of the client's own event loop, which every
+ * endpoint's calls see at once, mark a fast endpoint as slow for half a minute and hide a
+ * genuinely slow one.
+ */
+export const LATENCY_DECAY_MS = 2_000;
+/** Time constant when replies get slower: ten times quicker, so a slowing endpoint is avoided within a fraction of a second. */
+export const LATENCY_RISE_MS = 200;
 
 /** Envoy's default connect timeout; grpc-js has none, and a peer that accepts TCP but never speaks HTTP/2 would stay CONNECTING forever. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -79,11 +90,13 @@ export class ClientEndpoint implements Endpoint {
   calls = 0;
   failures = 0;
   consecutiveFailures = 0;
-  latencyEwmaMs: number | undefined = undefined;
   connectTimeouts = 0;
 
   private failureEwma = 0;
   private lastSampleAt = 0;
+  /** Latency average as of `latencyAt`; negative before the first sample. */
+  private latencyAverage = -1;
+  private latencyAt = 0;
   private grpcState: EndpointState = 'idle';
   private timedOut = false;
   private drainingFlag = false;
@@ -118,6 +131,19 @@ export class ClientEndpoint implements Endpoint {
   get state(): EndpointState {
     if (this.grpcState === 'shutdown') return 'shutdown';
     return this.timedOut ? 'transient_failure' : this.grpcState;
+  }
+
+  /**
+   * Moving average of call latency in ms, peak-sensitive in the manner of Finagle's peak EWMA: it
+   * rises ten times faster than it falls, so a slowing endpoint is avoided within a fraction of a
+   * second, and it decays toward zero while the endpoint gets no calls, so one left alone for
+   * being slow is tried again after a few seconds. Undefined before the first sample.
+   */
+  get latencyEwmaMs(): number | undefined {
+    const average = this.latencyAverage;
+    if (average < 0) return undefined;
+    const idle = this.host.now() - this.latencyAt;
+    return idle > 0 ? average * Math.exp(-idle / LATENCY_DECAY_MS) : average;
   }
 
   get draining(): boolean {
@@ -176,10 +202,17 @@ export class ClientEndpoint implements Endpoint {
     }
     // Cancelled calls say nothing about the endpoint's speed.
     if (latencyMs !== undefined && code !== Status.CANCELLED) {
-      const ewma = this.latencyEwmaMs;
-      // Peak-sensitive: a slower sample takes over at once, faster ones pull the average down
-      // gradually, so a slowing endpoint is avoided quickly and trusted again slowly.
-      this.latencyEwmaMs = ewma === undefined || latencyMs > ewma ? latencyMs : ewma * keep + latencyMs * (1 - keep);
+      const average = this.latencyAverage;
+      if (average < 0) {
+        this.latencyAverage = latencyMs;
+      } else {
+        // Weights by time since the last sample, not per call, so the average means the same at
+        // 10 and 10,000 calls per second; after a long gap the new sample simply takes over.
+        const gap = Math.max(now - this.latencyAt, 0);
+        const tau = latencyMs > average ? LATENCY_RISE_MS : LATENCY_DECAY_MS;
+        this.latencyAverage = average + (latencyMs - average) * (1 - Math.exp(-gap / tau));
+      }
+      this.latencyAt = now;
     }
     if (this.drainingFlag && this.inflight === 0) this.shutdown();
   }

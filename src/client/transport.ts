@@ -10,6 +10,8 @@ export interface TransportOptions {
   /** How long a call without a deadline waits for an endpoint to become ready. */
   readonly pickTimeoutMs: number;
   readonly now: () => number;
+  /** Middleware hooks told of each attempt's endpoint before it is sent; usually empty. */
+  readonly picked: readonly ((ctx: CallContext, endpoint: ClientEndpoint) => void)[];
 }
 
 /** Where a streaming call's proxy is kept on its context, for the transport to bind. */
@@ -28,8 +30,8 @@ export function transport(set: EndpointSet, options: TransportOptions): Next {
   return (ctx) => {
     ctx.resetOutcome();
     const endpoint = ctx.aborted ? undefined : set.pick(ctx);
-    if (endpoint) return send(ctx, endpoint);
-    return waitForEndpoint(ctx, set, options).then((picked) => (picked ? send(ctx, picked) : undefined));
+    if (endpoint) return send(ctx, endpoint, options.picked);
+    return waitForEndpoint(ctx, set, options).then((picked) => (picked ? send(ctx, picked, options.picked) : undefined));
   };
 }
 
@@ -79,10 +81,11 @@ function attemptOptions(ctx: CallContext): CallOptions {
   return deadline === Infinity ? ctx.callOptions : { ...ctx.callOptions, deadline };
 }
 
-function send(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
+function send(ctx: CallContext, endpoint: ClientEndpoint, hooks: TransportOptions['picked']): Promise<void> {
   ctx.endpoint = endpoint;
   ctx.tried.add(endpoint.address);
   ctx.attemptStartedAt = Date.now();
+  for (let i = 0; i < hooks.length; i++) hooks[i](ctx, endpoint);
   return ctx.type === 'unary' ? sendUnary(ctx, endpoint) : sendStream(ctx, endpoint);
 }
 
@@ -112,7 +115,7 @@ function sendUnary(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
     call.on('status', (status: StatusObject) => {
       removeAbortHook();
       // The callback's error is the truth: grpc-js turns an OK status without a message into one.
-      ctx.status = error ? { code: error.code, details: error.details, metadata: error.metadata } : status;
+      ctx.status = outcome(ctx, endpoint, error ?? status);
       ctx.response = response;
       ctx.attemptEndedAt = Date.now();
       endpoint.end(ctx.status.code, performance.now() - started);
@@ -161,7 +164,7 @@ function sendStream(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
     });
     real.on('status', (status: StatusObject) => {
       removeAbortHook();
-      ctx.status = error ? { code: error.code, details: error.details, metadata: error.metadata } : status;
+      ctx.status = outcome(ctx, endpoint, error ?? status);
       ctx.response = response;
       ctx.attemptEndedAt = Date.now();
       // A stream's duration is not a latency sample; only its outcome counts.
@@ -169,4 +172,17 @@ function sendStream(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * The attempt's status as the chain should see it. grpc-js reports a stream reset by the server
+ * (a server going away mid-call) as CANCELLED, the code of a caller's own cancel; when the caller
+ * cancelled nothing, it is the endpoint that failed, which retries and breakers must see as such.
+ */
+function outcome(ctx: CallContext, endpoint: ClientEndpoint, status: StatusObject): StatusObject {
+  const { code, details, metadata } = status;
+  if (code === Status.CANCELLED && !ctx.aborted) {
+    return { code: Status.UNAVAILABLE, details: `${details} (stream reset by ${endpoint.address})`, metadata };
+  }
+  return { code, details, metadata };
 }

@@ -1,4 +1,5 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
+import type { CallContext } from '../client/context';
 import type { ClientView } from '../client/view';
 
 /**

@@ -131,15 +131,17 @@ interface BreakerConfig {
 }
 
 /**
- * The circuit breaker. Which codes count is `failureCodes`; CANCELLED never counts either way
- * (a lost hedge or a caller's cancel says nothing about the server). A breaker opens on
- * `consecutiveFailures` in a row, or when at least `minSamples` outcomes in the last `windowMs`
- * hold an `errorRate` share of failures. After `openMs` it is half-open: `halfOpenProbes` calls
- * go through; as many successes close it, a failure opens it again.
+ * The circuit breaker. Which codes count is `failureCodes`; a cancel of our own (a lost hedge,
+ * the caller's) counts neither way, as it says nothing about the server, while a CANCELLED the
+ * server sent (a reset stream) counts as UNAVAILABLE. A breaker opens on `consecutiveFailures`
+ * in a row, or when at least `minSamples` outcomes in the last `windowMs` hold an `errorRate`
+ * share of failures. After `openMs` it is half-open: `halfOpenProbes` calls go through; as many
+ * successes close it, a failure opens it again.
  *
- * Endpoint scope acts on attempts and must sit below retry and hedge (it sees each attempt and
- * its endpoint); service scope acts on whole calls and sits above them, so a refused call is
- * not retried and its failures are the calls' failures after retries.
+ * Endpoint scope acts on attempts and sits below retry and hedge: it sees each attempt and its
+ * endpoint, and counts a half-open probe when the transport picks it (the `picked` hook). Service
+ * scope acts on whole calls and sits above retry and hedge, so a refused call is not
+ * retried and its failures are the calls' failures after retries.
  */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreaker {
   checkObject('circuitBreaker', options);
@@ -178,9 +180,10 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
     throw new TypeError("circuitBreaker: options.maxEjectionShare applies to scope 'endpoint' only");
   }
   const events = new Events(scope, optionalFn('circuitBreaker', 'onStateChange', options.onStateChange));
-  const breakers = scope === 'endpoint' ? new EndpointBreakers(config, events, maxEjectionShare) : new ServiceBreakers(config, events, key, name);
+  const breakers: BreakerSet = scope === 'endpoint' ? new EndpointBreakers(config, events, maxEjectionShare) : new ServiceBreakers(config, events, key, name);
 
   const middleware = ((next: Next) => breakers.wrap(next)) as CircuitBreaker;
+  if (breakers.picked) middleware.picked = (ctx, endpoint) => breakers.picked!(ctx, endpoint);
   return Object.assign(middleware, {
     scope,
     attach: (client: ClientView) => breakers.attach(client),
@@ -334,6 +337,7 @@ class Breaker {
 
 interface BreakerSet {
   wrap(next: Next): Next;
+  picked?(ctx: CallContext, endpoint: ClientEndpoint): void;
   attach(client: ClientView): () => void;
   state(key: string): BreakerState | undefined;
   states(): BreakerSnapshot[];
@@ -346,6 +350,9 @@ interface BreakerSet {
 class EndpointBreakers implements BreakerSet {
   private readonly breakers = new WeakMap<ClientEndpoint, Breaker>();
   private readonly clients = new Set<ClientView>();
+  /** Attempts sent to half-open endpoints and not yet answered, with where they went. */
+  private readonly probing = new WeakMap<CallContext, ClientEndpoint>();
+  private probesOut = 0;
 
   constructor(
     private readonly config: BreakerConfig,
@@ -355,44 +362,47 @@ class EndpointBreakers implements BreakerSet {
 
   wrap(next: Next): Next {
     return async (ctx) => {
-      // Cleared so that what is read below is this attempt's pick, not the previous attempt's.
-      ctx.endpoint = undefined;
-      const attempt = next(ctx);
-      // The transport picks and sends at once when an endpoint is ready, so the pick is known
-      // here, before the answer: the moment to count a half-open probe and hold others back.
-      const sentTo = ctx.endpoint as ClientEndpoint | undefined;
-      let breaker: Breaker | undefined;
-      let probe = false;
-      if (sentTo !== undefined) {
-        breaker = this.breakers.get(sentTo);
-        if (breaker !== undefined && breaker.state === 'half_open') probe = this.probeStarted(breaker, sentTo);
-      }
-      await attempt;
+      await next(ctx);
       const endpoint = ctx.endpoint as ClientEndpoint | undefined;
       const status = ctx.status;
-      if (probe && (endpoint !== sentTo || status === undefined)) {
-        // The probe ended without an answer to judge: free its slot.
-        this.probeEnded(breaker!, sentTo!);
-        probe = false;
+      // Only while probes are out is there a probe to look for: a counter spares the lookup.
+      let probe = false;
+      if (this.probesOut > 0) {
+        const probed = this.probing.get(ctx);
+        if (probed !== undefined) {
+          this.probing.delete(ctx);
+          this.probesOut--;
+          probe = probed === endpoint && status !== undefined;
+          // The probe ended without an answer to judge: free its slot.
+          if (!probe) this.probeEnded(this.breakers.get(probed), probed);
+        }
       }
       if (endpoint === undefined || status === undefined) return;
-      if (endpoint !== sentTo) breaker = undefined;
-      if (breaker === undefined) {
-        breaker = this.breakers.get(endpoint);
-        if (breaker === undefined) this.breakers.set(endpoint, (breaker = new Breaker(this.config, endpoint.address, ctx.service, ctx.target)));
-      }
+      let breaker = this.breakers.get(endpoint);
+      if (breaker === undefined) this.breakers.set(endpoint, (breaker = new Breaker(this.config, endpoint.address, ctx.service, ctx.target)));
       this.record(ctx, endpoint, breaker, status.code, probe);
     };
   }
 
-  private probeStarted(breaker: Breaker, endpoint: ClientEndpoint): boolean {
+  /** The pick of an attempt, before it is sent: a half-open endpoint's pick is a probe. */
+  picked(ctx: CallContext, endpoint: ClientEndpoint): void {
+    const breaker = this.breakers.get(endpoint);
+    if (breaker === undefined || breaker.state !== 'half_open') return;
+    const earlier = this.probing.get(ctx);
+    if (earlier !== undefined) {
+      // A second pick before this middleware saw the first answer: it sits above a retry.
+      this.probeEnded(this.breakers.get(earlier), earlier);
+      this.probesOut--;
+    }
+    this.probing.set(ctx, endpoint);
+    this.probesOut++;
     breaker.probes++;
     // Enough probes out: further calls go elsewhere until one answers.
     if (breaker.probes >= this.config.halfOpenProbes) endpoint.setEjected(true);
-    return true;
   }
 
-  private probeEnded(breaker: Breaker, endpoint: ClientEndpoint): void {
+  private probeEnded(breaker: Breaker | undefined, endpoint: ClientEndpoint): void {
+    if (breaker === undefined) return;
     if (breaker.probes > 0) breaker.probes--;
     if (breaker.state === 'half_open' && breaker.probes < this.config.halfOpenProbes) endpoint.setEjected(false);
   }
@@ -408,7 +418,7 @@ class EndpointBreakers implements BreakerSet {
       if (breaker.add(failed)) this.open(ctx.client, endpoint, breaker);
       return;
     }
-    // Half-open: every answer is a probe's, counted at send or not (a pick the transport had to wait for).
+    // Half-open: every answer counts, a probe's or that of a call sent before the breaker opened.
     if (probe && breaker.probes > 0) breaker.probes--;
     if (failed) {
       breaker.reason = `probe failed with ${Status[code]}`;
@@ -536,13 +546,15 @@ class ServiceBreakers implements BreakerSet {
       await next(ctx);
       const status = ctx.status;
       if (probe && breaker.probes > 0) breaker.probes--;
-      if (status === undefined || status.code === Status.CANCELLED) return;
-      const failed = this.config.failures.has(status.code);
+      if (status === undefined) return;
+      const code = status.code;
+      if (code === Status.CANCELLED) return;
+      const failed = this.config.failures.has(code);
       if (breaker.state === 'closed') {
         if (breaker.add(failed)) this.open(breaker);
       } else if (breaker.state === 'half_open' && probe) {
         if (failed) {
-          breaker.reason = `probe failed with ${Status[status.code]}`;
+          breaker.reason = `probe failed with ${Status[code]}`;
           this.open(breaker);
         } else if (++breaker.probeSuccesses >= this.config.halfOpenProbes) {
           const from = breaker.state;

@@ -1,6 +1,6 @@
 export type { Middleware, Next } from './types';
 export { compose } from './compose';
-export { timeout } from './timeout';
+export { timeout, type TimeoutOptions } from './timeout';
 export {
   retry,
   DEFAULT_RETRY_MAX_ATTEMPTS,
@@ -54,3 +54,16 @@ export {
   type BreakerSnapshot,
   type BreakerListener,
 } from './circuit-breaker';
+export {
+  metrics,
+  grpcCodeLabel,
+  redactTarget,
+  DEFAULT_HANDLING_SECONDS_BUCKETS,
+  METRIC_NAMES,
+  ENDPOINT_STATES,
+  type MetricsOptions,
+  type MetricsMiddleware,
+  type BreakerSource,
+  type CodeClass,
+  type EndpointStateLabel,
+} from './metrics';

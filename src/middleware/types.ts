@@ -1,4 +1,5 @@
 import type { CallContext } from '../client/context';
+import type { ClientEndpoint } from '../client/endpoint';
 import type { ClientView } from '../client/view';
 
 /**
@@ -9,10 +10,13 @@ export type Next = (ctx: CallContext) => Promise<void>;
 
 /**
  * Wraps the rest of the chain: code before `next(ctx)` runs on the way out, after it on the way
- * back. A middleware may also carry `attach`, which each client it is given to calls once at
- * creation (to watch that client's endpoints, e.g. for metrics); what attach returns is called
- * when the client closes.
+ * back. A middleware may also carry hooks:
+ * - `attach`, which each client it is given to calls once at creation (to watch that client's
+ *   endpoints, e.g. for metrics); what attach returns is called when the client closes;
+ * - `picked`, told of every attempt's endpoint just before the attempt is sent, also when the
+ *   pick had to wait (a circuit breaker counts its half-open probes there).
  */
 export type Middleware = ((next: Next) => Next) & {
   attach?(client: ClientView): (() => void) | void;
+  picked?(ctx: CallContext, endpoint: ClientEndpoint): void;
 };

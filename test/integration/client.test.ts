@@ -254,6 +254,17 @@ describe('createClient over real servers', () => {
     await eventually(() => c.endpoints()[0].inflight === 0);
   });
 
+  test('a server that goes away mid-call fails the call UNAVAILABLE, not CANCELLED', async () => {
+    const dying = await startEchoServer({ behaviour: { stall: true } });
+    const c = client({ target: `static:///${dying.address}` });
+    const pending = outcome(c, {});
+    await eventually(() => dying.total() === 1);
+    dying.forceStop();
+    const err = (await pending) as grpc.ServiceError;
+    assert.equal(err.code, grpc.status.UNAVAILABLE, err.message);
+    assert.equal(c.endpoints()[0].failures, 1, 'counted against the endpoint');
+  });
+
   test('metadata, interceptors, events and getPeer behave as with the plain stub', async () => {
     const [a] = await track(await startEchoServer());
     const c = client({ target: `static:///${a.address}` });

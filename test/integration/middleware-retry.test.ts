@@ -76,6 +76,19 @@ describe('retry over real servers', () => {
     assert.ok(bad1.total() > 0 && bad2.total() > 0);
   });
 
+  test('calls in flight on a server that is killed are retried elsewhere', async () => {
+    const [doomed, survivor] = await start(2);
+    doomed.behaviour = { delayMs: 2_000 };
+    const c = await client([doomed.address, survivor.address], [retry({ budget: false, initialBackoffMs: 1 })]);
+    const pending = Promise.all(Array.from({ length: 6 }, () => call(c)));
+    await eventually(() => doomed.total() === 3 && survivor.total() === 3);
+    // Resets its streams: the client sees CANCELLED (RST_STREAM CANCEL) or UNAVAILABLE, not its own cancel.
+    doomed.forceStop();
+    const results = await pending;
+    assert.equal(results.filter(isError).length, 0, results.filter(isError).map(String).join('; '));
+    assert.equal(survivor.total(), 6);
+  });
+
   test('never retries a non-retryable code (server-side count = calls)', async () => {
     const list = await start(3);
     for (const s of list) s.behaviour = { failCode: Status.INVALID_ARGUMENT };

@@ -10,6 +10,7 @@ import {
   type BreakerStateChange,
   type CircuitBreaker,
   type CircuitBreakerOptions,
+  type Middleware,
   type Next,
   type Timers,
 } from '../../../src/middleware';
@@ -77,10 +78,11 @@ function viewOf(list: ClientEndpoint[]): ClientView & { observers: Set<EndpointS
 type Answer = grpc.status | Promise<grpc.status>;
 
 /**
- * A transport stand-in: picks synchronously, round robin over the available endpoints the call
- * has not tried (like the real picker), then answers with what `respond` says for the endpoint.
+ * A transport stand-in: picks round robin over the available endpoints the call has not tried
+ * (like the real picker), tells the middleware's `picked` hooks, then answers with what
+ * `respond` says for the endpoint.
  */
-function picker(view: ClientView, respond: (endpoint: ClientEndpoint) => Answer) {
+function picker(view: ClientView, respond: (endpoint: ClientEndpoint) => Answer, hooks: Middleware[] = []) {
   const sent: string[] = [];
   let cursor = 0;
   const next: Next = async (ctx) => {
@@ -96,6 +98,7 @@ function picker(view: ClientView, respond: (endpoint: ClientEndpoint) => Answer)
     ctx.endpoint = endpoint;
     ctx.tried.add(endpoint.address);
     sent.push(endpoint.address);
+    for (const hook of hooks) hook.picked?.(ctx, endpoint);
     const code = await respond(endpoint);
     ctx.fail(code, code === Status.OK ? '' : `${endpoint.address} says ${Status[code]}`);
   };
@@ -109,7 +112,7 @@ function setup(options: CircuitBreakerOptions, n = 3, respond: (endpoint: Client
   const changes: BreakerStateChange[] = [];
   const breaker: CircuitBreaker = circuitBreaker({ now: time.now, timers: time, onStateChange: (c) => changes.push(c), ...options });
   const detach = breaker.attach!(view) as () => void;
-  const transport = picker(view, (e) => responder(e));
+  const transport = picker(view, (e) => responder(e), [breaker]);
   let responder = respond;
   const chain = compose([breaker], transport.next);
   const call = async (overrides: Partial<Parameters<typeof context>[0]> = {}) => {
@@ -125,6 +128,7 @@ function setup(options: CircuitBreakerOptions, n = 3, respond: (endpoint: Client
     changes,
     detach,
     sent: transport.sent,
+    chain,
     call,
     respond: (r: (endpoint: ClientEndpoint) => Answer) => {
       responder = r;
@@ -276,9 +280,13 @@ describe('circuitBreaker, endpoint scope', () => {
     s.time.advance(1_000);
     const probe = deferred();
     s.respond((e) => (e === bad ? probe.promise : Status.OK));
-    const pending: Promise<CallContext>[] = [];
-    for (let i = 0; i < 3; i++) pending.push(s.call());
+    const pending: Promise<unknown>[] = [];
+    // Round robin reaches the bad endpoint within three calls; each gets its own context.
+    const contexts = [0, 1, 2].map(() => context({ client: s.view }));
+    for (const ctx of contexts) pending.push(s.chain(ctx));
     assert.equal(bad.ejected, true, 'held back while the probe runs');
+    const probeCtx = contexts.find((ctx) => ctx.endpoint === bad)!;
+    probeCtx.abort(Status.CANCELLED);
     probe.resolve(Status.CANCELLED);
     await Promise.all(pending);
     assert.equal(s.breaker.state(bad.address), 'half_open');
@@ -320,17 +328,20 @@ describe('circuitBreaker, endpoint scope', () => {
     assert.equal(custom.changes.length, 1);
   });
 
-  test('CANCELLED counts neither way', async () => {
+  test('our own cancel counts neither way', async () => {
     const s = setup({ consecutiveFailures: 2 }, 2);
     const [a] = s.list;
     s.respond((e) => (e === a ? Status.UNAVAILABLE : Status.OK));
-    await s.call();
-    s.respond((e) => (e === a ? Status.CANCELLED : Status.OK));
-    await s.call();
-    await s.call();
+    await s.call(); // a fails: one in a row
+    await s.call(); // b
+    const cancelled = context({ client: s.view });
+    cancelled.abort(Status.CANCELLED);
+    s.respond(() => Status.CANCELLED);
+    await s.chain(cancelled);
+    assert.equal(cancelled.endpoint, a);
+    await s.call(); // b
     s.respond((e) => (e === a ? Status.UNAVAILABLE : Status.OK));
-    await s.call();
-    await s.call();
+    await s.call(); // a fails: two in a row, the cancel between did not count
     assert.equal(s.sent.filter((x) => x === a.address).length, 3);
     assert.equal(s.breaker.state(a.address), 'open', 'the cancel between did not reset the run of failures');
   });
@@ -478,10 +489,12 @@ describe('circuitBreaker options', () => {
     }
   });
 
-  test('is a middleware with its scope on view', () => {
+  test('is a middleware with its scope on view; only the endpoint scope watches picks', () => {
     assert.equal(circuitBreaker().scope, 'endpoint');
     assert.equal(circuitBreaker({ scope: 'service' }).scope, 'service');
     assert.equal(typeof circuitBreaker().attach, 'function');
+    assert.equal(typeof circuitBreaker().picked, 'function');
+    assert.equal(circuitBreaker({ scope: 'service' }).picked, undefined);
   });
 });
 
