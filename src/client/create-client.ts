@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   Client,
   Metadata,
@@ -259,6 +260,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     makeClient: (address) => new Client(address, credentials, finalChannelOptions),
     connectTimeoutMs,
     now,
+    statsClock: options.now ?? (() => performance.now()),
     random,
     logger,
     resolveNow: chosen.resolver.resolveNow && (() => chosen.resolver.resolveNow!(chosen.service)),

@@ -24,7 +24,10 @@ export interface EndpointSetOptions {
   readonly balancer: Balancer;
   readonly makeClient: (address: string) => Client;
   readonly connectTimeoutMs: number;
+  /** Wall clock, epoch ms. */
   readonly now: () => number;
+  /** Monotonic clock in ms for the endpoints' moving averages: sub-millisecond, so replies in one tick still count. */
+  readonly statsClock: () => number;
   readonly random: () => number;
   readonly logger: Logger;
   /** Asks the resolver for a fresh list: called when an endpoint starts failing to connect. */
@@ -68,7 +71,7 @@ export class EndpointSet implements ResolverListener {
     this.host = {
       makeClient: options.makeClient,
       connectTimeoutMs: options.connectTimeoutMs,
-      now: options.now,
+      now: options.statsClock,
       random: options.random,
       changed: (endpoint) => this.endpointChanged(endpoint),
       closed: (endpoint) => this.endpointClosed(endpoint),

@@ -72,6 +72,7 @@ export interface EndpointHost {
   /** Told once the endpoint has shut down (drained or closed). */
   closed(endpoint: ClientEndpoint): void;
   readonly connectTimeoutMs: number;
+  /** Monotonic milliseconds for the moving averages (only differences matter). */
   readonly now: () => number;
   readonly random: () => number;
 }
