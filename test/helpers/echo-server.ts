@@ -121,12 +121,13 @@ export async function startEchoServer(
     },
   });
 
+  const host = options.host ?? '127.0.0.1';
+  const bindHost = host.includes(':') ? `[${host}]` : host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host ?? '127.0.0.1'}:0`, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${bindHost}:0`, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );
-  const host = options.host ?? '127.0.0.1';
   return Object.assign(self, {
     name,
     port,
