@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
-import { consistentHash, createClient, leastConnection, memoryResolver, weightedRoundRobin, type Balancer } from '../src';
+import { consistentHash, createClient, leastConnection, memoryResolver, peakEwma, weightedRoundRobin, type Balancer } from '../src';
 
 const definition = protoLoader.loadSync(join(__dirname, 'proto', 'greeter.proto'));
 const { demo } = grpc.loadPackageDefinition(definition) as any;
@@ -61,11 +61,16 @@ async function main(): Promise<void> {
   const registry = memoryResolver();
   registry.set('greeter', [a, b, c]);
 
-  const withBalancer = (balancer: Balancer) => createClient(demo.Greeter, { resolver: registry, service: 'greeter', balancer });
+  const withBalancer = async (balancer: Balancer) => {
+    const client = createClient(demo.Greeter, { resolver: registry, service: 'greeter', balancer });
+    // Let every instance connect first, so the first figures show the balancer, not the connecting.
+    while (client.endpoints().length === 0 || !client.endpoints().every((e) => e.state === 'ready')) await new Promise((r) => setTimeout(r, 10));
+    return client;
+  };
 
   // The one line that changes in existing code:
   //   const client = new demo.Greeter('10.0.0.7:50051', grpc.credentials.createInsecure());
-  const client = withBalancer(weightedRoundRobin());
+  const client = await withBalancer(weightedRoundRobin());
   const hello = (i: number) => client.async.SayHello({ name: `caller ${i}` }) as Promise<HelloReply>;
 
   await traffic('weighted round robin, equal weights: calls spread evenly', hello);
@@ -77,20 +82,33 @@ async function main(): Promise<void> {
   await traffic('greeter-c leaves the registry: it stops getting calls at once', hello);
 
   registry.set('greeter', [a, b, c]);
-  const least = withBalancer(leastConnection());
-  await traffic('least connection (power of two choices): the slow instance gets fewer calls', (i) => least.async.SayHello({ name: `caller ${i}` }) as Promise<HelloReply>);
-
-  const hashed = withBalancer(consistentHash());
-  await traffic('consistent hash on a user id: each of 3 users sticks to one instance', (i) =>
-    hashed.async.SayHello({ name: `caller ${i}` }, { hashKey: `user-${i % 3}` }) as Promise<HelloReply>,
+  const least = await withBalancer(leastConnection());
+  await traffic('least connection (power of two choices): the slow instance holds calls longer, so gets fewer', (i) =>
+    least.async.SayHello({ name: `caller ${i}` }) as Promise<HelloReply>,
   );
+
+  const ewma = await withBalancer(peakEwma());
+  await traffic('peak EWMA (latency × calls in flight): the slow instance is all but avoided', (i) =>
+    ewma.async.SayHello({ name: `caller ${i}` }) as Promise<HelloReply>,
+  );
+
+  const hashed = await withBalancer(consistentHash());
+  const homes = new Map<string, Set<string>>();
+  await traffic('consistent hash on a user id (12 users): each user sticks to one instance', async (i) => {
+    const user = `user-${i % 12}`;
+    const reply = (await hashed.async.SayHello({ name: user }, { hashKey: user })) as HelloReply;
+    homes.set(user, (homes.get(user) ?? new Set()).add(reply.instance));
+    return reply;
+  });
+  console.log(`  every user always reached the same instance: ${[...homes.values()].every((h) => h.size === 1)}`);
 
   console.log('\nendpoints as the first client sees them:');
   for (const e of client.endpoints()) {
-    console.log(`  ${e.address.padEnd(17)} ${e.state.padEnd(6)} weight ${e.weight}  calls ${String(e.calls).padStart(4)}  latency ${e.latencyEwmaMs?.toFixed(2)} ms`);
+    const latency = e.latencyEwmaMs === undefined ? '-' : `${e.latencyEwmaMs.toFixed(2)} ms`;
+    console.log(`  ${e.address.padEnd(17)} ${e.state.padEnd(6)} weight ${e.weight}  calls ${String(e.calls).padStart(4)}  latency ${latency}`);
   }
 
-  for (const c of [client, least, hashed]) c.close();
+  for (const c of [client, least, ewma, hashed]) c.close();
   for (const i of Object.values(instances)) i.server.forceShutdown();
 }
 
