@@ -9,8 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createClient } from '../../src';
-// Registers the consul:// target scheme.
-import '../../src/resolver/consul';
 // Starts `consul agent -dev` on loopback with ports of its own, so the example needs no setup.
 import { startConsul } from '../../test/helpers/consul-agent';
 

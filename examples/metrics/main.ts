@@ -15,8 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { createClient, memoryResolver, type Logger } from '../../src';
-import { metrics } from '../../src/middleware/metrics';
-import { retry } from '../../src/middleware/retry';
+import { metrics, retry } from '../../src';
 
 /** The OpenTelemetry Prometheus exporter's default port: clear of the usual 8080 and 9090. */
 const DEFAULT_PORT = 9464;
