@@ -124,10 +124,18 @@ export class CallContext implements PickInfo {
     this.abortedFlag = true;
     this.abortReason = reason;
     this.controller?.abort(reason);
+    this.inFlight?.cancel();
     const hooks = this.abortHooks;
     this.abortHooks = undefined;
     if (hooks) for (const hook of hooks) hook();
   }
+
+  /**
+   * The grpc-js call of the attempt in flight on this context, which abort() cancels: one slot
+   * instead of an abort hook, as every attempt has one. Set and cleared by the transport.
+   * @internal
+   */
+  inFlight: { cancel(): void } | undefined = undefined;
 
   /**
    * Runs `hook` when the context is aborted (at once if it already is). Returns a function that

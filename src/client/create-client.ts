@@ -187,15 +187,30 @@ function splitArguments(a: unknown, b: unknown, c: unknown): { metadata: Metadat
   let metadata: Metadata | undefined;
   let options: LbCallOptions | undefined;
   let callback: UnaryCallback | undefined;
-  for (const arg of [a, b, c]) {
-    if (arg === undefined || arg === null) continue;
-    if (arg instanceof Metadata && !metadata && !options && !callback) metadata = arg;
-    else if (isFunction(arg) && !callback) callback = arg as UnaryCallback;
-    else if (typeof arg === 'object' && !(arg instanceof Metadata) && !options && !callback) options = arg as LbCallOptions;
-    else throw new TypeError('Incorrect arguments passed: expected (request?, metadata?, options?, callback?)');
+  let next = a;
+  if (next instanceof Metadata) {
+    metadata = next;
+    next = b;
+    b = c;
+    c = undefined;
   }
-  return { metadata: metadata ?? new Metadata(), options: options ?? {}, callback };
+  if (next !== null && typeof next === 'object' && !(next instanceof Metadata)) {
+    options = next as LbCallOptions;
+    next = b;
+    b = c;
+    c = undefined;
+  }
+  if (isFunction(next)) {
+    callback = next as UnaryCallback;
+    next = b;
+  }
+  if ((next !== undefined && next !== null) || (c !== undefined && c !== null)) {
+    throw new TypeError('Incorrect arguments passed: expected (request?, metadata?, options?, callback?)');
+  }
+  return { metadata: metadata ?? new Metadata(), options: options ?? EMPTY_OPTIONS, callback };
 }
+
+const EMPTY_OPTIONS: LbCallOptions = Object.freeze({});
 
 /**
  * Wraps a grpc-js stub over a load-balanced, live set of endpoints. The result has every method
@@ -291,7 +306,12 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
   }
 
   const context = (def: MethodDefinition<unknown, unknown>, request: unknown, metadata: Metadata, callOptions: LbCallOptions) => {
-    const { deadline, hashKey, signal: _signal, ...grpcOptions } = callOptions;
+    const { deadline, hashKey } = callOptions;
+    let grpcOptions: CallOptions = callOptions;
+    if (callOptions !== EMPTY_OPTIONS) {
+      const { deadline: _d, hashKey: _h, signal: _s, ...rest } = callOptions;
+      grpcOptions = rest;
+    }
     const ctx = new CallContext({
       client: view,
       service: chosen.service,
@@ -315,15 +335,15 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
       if (signal.aborted) ctx.abort(Status.CANCELLED);
       else signal.addEventListener('abort', (onAbort = () => ctx.abort(Status.CANCELLED)), { once: true });
     }
-    chain(ctx)
-      .catch((error: unknown) => {
-        logger.error({ service: chosen.service, method: ctx.method, err: String(error) }, 'middleware threw');
-        ctx.fail(Status.INTERNAL, `middleware threw during ${ctx.method}: ${error instanceof Error ? error.message : String(error)}`);
-      })
-      .then(() => {
-        if (onAbort) signal!.removeEventListener('abort', onAbort);
-        deliver();
-      });
+    const done = () => {
+      if (onAbort) signal!.removeEventListener('abort', onAbort);
+      deliver();
+    };
+    chain(ctx).then(done, (error: unknown) => {
+      logger.error({ service: chosen.service, method: ctx.method, err: String(error) }, 'middleware threw');
+      ctx.fail(Status.INTERNAL, `middleware threw during ${ctx.method}: ${error instanceof Error ? error.message : String(error)}`);
+      done();
+    });
   };
 
   const statusOf = (ctx: CallContext) => ctx.status ?? missingOutcome(ctx);

@@ -108,12 +108,12 @@ function sendUnary(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
         response = value;
       },
     );
-    const removeAbortHook = ctx.onAbort(() => call.cancel());
+    ctx.inFlight = call;
     call.on('metadata', (metadata: Metadata) => {
       ctx.responseMetadata = metadata;
     });
     call.on('status', (status: StatusObject) => {
-      removeAbortHook();
+      ctx.inFlight = undefined;
       // The callback's error is the truth: grpc-js turns an OK status without a message into one.
       ctx.status = outcome(ctx, endpoint, error ?? status);
       ctx.response = response;
@@ -158,12 +158,12 @@ function sendStream(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
         real = client.makeBidiStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, ctx.metadata, options);
     }
     proxy.bind(real);
-    const removeAbortHook = ctx.onAbort(() => real.cancel());
+    ctx.inFlight = real;
     real.on('metadata', (metadata: Metadata) => {
       ctx.responseMetadata = metadata;
     });
     real.on('status', (status: StatusObject) => {
-      removeAbortHook();
+      ctx.inFlight = undefined;
       ctx.status = outcome(ctx, endpoint, error ?? status);
       ctx.response = response;
       ctx.attemptEndedAt = Date.now();
