@@ -52,6 +52,10 @@ export async function runLoad(call: () => Promise<unknown>, concurrency: number,
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  return summarize(latencies, failures, start, cpuStart);
+}
+
+function summarize(latencies: number[], failures: number, start: number, cpuStart: NodeJS.CpuUsage): LoadResult {
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   latencies.sort((a, b) => a - b);
@@ -94,19 +98,7 @@ export async function runRate(call: () => Promise<unknown>, rate: number, durati
     );
   }
   await Promise.all(pending);
-  const seconds = (performance.now() - start) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return {
-    calls: latencies.length,
-    failures,
-    seconds,
-    throughput: latencies.length / seconds,
-    p50: at(0.5),
-    p99: at(0.99),
-    cpuPerCallUs: (cpu.user + cpu.system) / latencies.length,
-  };
+  return summarize(latencies, failures, start, cpuStart);
 }
 
 export function median(values: number[]): number {

@@ -141,39 +141,24 @@ function finishReadable(stream: Readable, status: StatusObject): void {
   stream.emit('status', status);
 }
 
-export class ServerStreamCall extends Readable implements ClientReadableStream<unknown>, StreamProxy {
-  private readonly binding: StreamBinding;
+/** The members the three stream kinds share; defined once below and copied onto each class. */
+interface StreamCallBase extends StreamProxy {
+  cancel(): void;
+  getPeer(): string;
+  getAuthContext(): null;
+}
+
+export interface ServerStreamCall extends StreamCallBase {}
+export class ServerStreamCall extends Readable implements ClientReadableStream<unknown> {
+  /** @internal */
+  readonly binding: StreamBinding;
 
   constructor(
-    private readonly ctx: CallContext,
+    /** @internal */ readonly ctx: CallContext,
     readonly deserialize: (chunk: Buffer) => unknown,
   ) {
     super({ objectMode: true });
     this.binding = new StreamBinding(ctx, this);
-  }
-
-  get bound(): boolean {
-    return this.binding.real !== undefined;
-  }
-
-  bind(real: RealStream): void {
-    this.binding.bind(real);
-  }
-
-  override _read(): void {
-    this.binding.real?.resume?.();
-  }
-
-  cancel(): void {
-    this.ctx.abort(Status.CANCELLED);
-  }
-
-  getPeer(): string {
-    return this.binding.peer();
-  }
-
-  getAuthContext(): null {
-    return null;
   }
 
   finish(status: StatusObject): void {
@@ -182,44 +167,17 @@ export class ServerStreamCall extends Readable implements ClientReadableStream<u
   }
 }
 
-export class ClientStreamCall extends Writable implements ClientWritableStream<unknown>, StreamProxy {
-  private readonly binding: StreamBinding;
+export interface ClientStreamCall extends StreamCallBase {}
+export class ClientStreamCall extends Writable implements ClientWritableStream<unknown> {
+  /** @internal */
+  readonly binding: StreamBinding;
 
   constructor(
-    private readonly ctx: CallContext,
+    /** @internal */ readonly ctx: CallContext,
     readonly serialize: (value: unknown) => Buffer,
   ) {
     super({ objectMode: true });
     this.binding = new StreamBinding(ctx, this);
-  }
-
-  get bound(): boolean {
-    return this.binding.real !== undefined;
-  }
-
-  bind(real: RealStream): void {
-    this.binding.bind(real);
-  }
-
-  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.binding.write(chunk, callback);
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.binding.end();
-    callback();
-  }
-
-  cancel(): void {
-    this.ctx.abort(Status.CANCELLED);
-  }
-
-  getPeer(): string {
-    return this.binding.peer();
-  }
-
-  getAuthContext(): null {
-    return null;
   }
 
   finish(status: StatusObject, response: unknown, callback?: UnaryCallback): void {
@@ -232,11 +190,13 @@ export class ClientStreamCall extends Writable implements ClientWritableStream<u
   }
 }
 
-export class BidiStreamCall extends Duplex implements ClientDuplexStream<unknown, unknown>, StreamProxy {
-  private readonly binding: StreamBinding;
+export interface BidiStreamCall extends StreamCallBase {}
+export class BidiStreamCall extends Duplex implements ClientDuplexStream<unknown, unknown> {
+  /** @internal */
+  readonly binding: StreamBinding;
 
   constructor(
-    private readonly ctx: CallContext,
+    /** @internal */ readonly ctx: CallContext,
     readonly serialize: (value: unknown) => Buffer,
     readonly deserialize: (chunk: Buffer) => unknown,
   ) {
@@ -244,43 +204,55 @@ export class BidiStreamCall extends Duplex implements ClientDuplexStream<unknown
     this.binding = new StreamBinding(ctx, this);
   }
 
-  get bound(): boolean {
-    return this.binding.real !== undefined;
-  }
-
-  bind(real: RealStream): void {
-    this.binding.bind(real);
-  }
-
-  override _read(): void {
-    this.binding.real?.resume?.();
-  }
-
-  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.binding.write(chunk, callback);
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.binding.end();
-    callback();
-  }
-
-  cancel(): void {
-    this.ctx.abort(Status.CANCELLED);
-  }
-
-  getPeer(): string {
-    return this.binding.peer();
-  }
-
-  getAuthContext(): null {
-    return null;
-  }
-
   finish(status: StatusObject): void {
     this.binding.finish();
     finishReadable(this, status);
   }
+}
+
+type Bound = { readonly binding: StreamBinding; readonly ctx: CallContext };
+
+const common: ThisType<Bound> & Omit<StreamCallBase, 'finish'> = {
+  get bound(): boolean {
+    return this.binding.real !== undefined;
+  },
+  bind(real: RealStream): void {
+    this.binding.bind(real);
+  },
+  cancel(): void {
+    this.ctx.abort(Status.CANCELLED);
+  },
+  getPeer(): string {
+    return this.binding.peer();
+  },
+  getAuthContext(): null {
+    return null;
+  },
+};
+
+const reading: ThisType<Bound> = {
+  _read(): void {
+    this.binding.real?.resume?.();
+  },
+};
+
+const writing: ThisType<Bound> = {
+  _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.binding.write(chunk, callback);
+  },
+  _final(callback: (error?: Error | null) => void): void {
+    this.binding.end();
+    callback();
+  },
+};
+
+// The classes extend three different Node streams, so the shared members are mixed in.
+for (const [target, parts] of [
+  [ServerStreamCall, [common, reading]],
+  [ClientStreamCall, [common, writing]],
+  [BidiStreamCall, [common, reading, writing]],
+] as const) {
+  for (const part of parts) Object.defineProperties(target.prototype, Object.getOwnPropertyDescriptors(part));
 }
 
 /** A status for a call that ended without one (a middleware that neither called next nor failed the call). */

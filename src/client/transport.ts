@@ -82,61 +82,25 @@ function attemptOptions(ctx: CallContext): CallOptions {
 }
 
 function send(ctx: CallContext, endpoint: ClientEndpoint, hooks: TransportOptions['picked']): Promise<void> {
+  let proxy: StreamProxy | undefined;
+  if (ctx.type !== 'unary') {
+    proxy = (ctx as WithProxy)[STREAM_PROXY];
+    if (!proxy) {
+      ctx.fail(Status.INTERNAL, `streaming call to ${ctx.method} has no stream to bind`);
+      return Promise.resolve();
+    }
+    if (proxy.bound) {
+      // Messages already went to the first attempt's server; they cannot be replayed elsewhere.
+      ctx.fail(Status.INTERNAL, `streaming call to ${ctx.method} cannot be attempted twice`);
+      return Promise.resolve();
+    }
+  }
   ctx.endpoint = endpoint;
   ctx.tried.add(endpoint.address);
   ctx.attemptStartedAt = Date.now();
   for (let i = 0; i < hooks.length; i++) hooks[i](ctx, endpoint);
-  return ctx.type === 'unary' ? sendUnary(ctx, endpoint) : sendStream(ctx, endpoint);
-}
-
-function sendUnary(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
   return new Promise((resolve) => {
-    const { definition } = ctx;
-    const started = performance.now();
-    let error: ServiceError | null = null;
-    let response: unknown;
-    endpoint.begin();
-    const call = endpoint.client.makeUnaryRequest(
-      definition.path,
-      definition.requestSerialize,
-      definition.responseDeserialize,
-      ctx.request,
-      ctx.metadata,
-      attemptOptions(ctx),
-      (err: ServiceError | null, value?: unknown) => {
-        error = err;
-        response = value;
-      },
-    );
-    ctx.inFlight = call;
-    call.on('metadata', (metadata: Metadata) => {
-      ctx.responseMetadata = metadata;
-    });
-    call.on('status', (status: StatusObject) => {
-      ctx.inFlight = undefined;
-      // The callback's error is the truth: grpc-js turns an OK status without a message into one.
-      ctx.status = outcome(ctx, endpoint, error ?? status);
-      ctx.response = response;
-      ctx.attemptEndedAt = Date.now();
-      endpoint.end(ctx.status.code, performance.now() - started);
-      resolve();
-    });
-  });
-}
-
-function sendStream(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
-  const proxy = (ctx as WithProxy)[STREAM_PROXY];
-  if (!proxy) {
-    ctx.fail(Status.INTERNAL, `streaming call to ${ctx.method} has no stream to bind`);
-    return Promise.resolve();
-  }
-  if (proxy.bound) {
-    // Messages already went to the first attempt's server; they cannot be replayed elsewhere.
-    ctx.fail(Status.INTERNAL, `streaming call to ${ctx.method} cannot be attempted twice`);
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    const { definition } = ctx;
+    const { definition: def, metadata } = ctx;
     const client: Client = endpoint.client;
     const options = attemptOptions(ctx);
     let error: ServiceError | null = null;
@@ -145,30 +109,35 @@ function sendStream(ctx: CallContext, endpoint: ClientEndpoint): Promise<void> {
       error = err;
       response = value;
     };
+    const started = performance.now();
     endpoint.begin();
-    let real: RealStream;
+    let call: RealStream;
     switch (ctx.type) {
+      case 'unary':
+        call = client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, ctx.request, metadata, options, callback);
+        break;
       case 'server_stream':
-        real = client.makeServerStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, ctx.request, ctx.metadata, options);
+        call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, ctx.request, metadata, options);
         break;
       case 'client_stream':
-        real = client.makeClientStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, ctx.metadata, options, callback);
+        call = client.makeClientStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata, options, callback);
         break;
       default:
-        real = client.makeBidiStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, ctx.metadata, options);
+        call = client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata, options);
     }
-    proxy.bind(real);
-    ctx.inFlight = real;
-    real.on('metadata', (metadata: Metadata) => {
-      ctx.responseMetadata = metadata;
+    proxy?.bind(call);
+    ctx.inFlight = call;
+    call.on('metadata', (received: Metadata) => {
+      ctx.responseMetadata = received;
     });
-    real.on('status', (status: StatusObject) => {
+    call.on('status', (status: StatusObject) => {
       ctx.inFlight = undefined;
+      // The callback's error is the truth: grpc-js turns an OK status without a message into one.
       ctx.status = outcome(ctx, endpoint, error ?? status);
       ctx.response = response;
       ctx.attemptEndedAt = Date.now();
       // A stream's duration is not a latency sample; only its outcome counts.
-      endpoint.end(ctx.status.code, undefined);
+      endpoint.end(ctx.status.code, proxy ? undefined : performance.now() - started);
       resolve();
     });
   });
