@@ -97,7 +97,7 @@ APT_OPTS=(
   -o "Acquire::Languages=none"
 )
 
-echo "install-consul: fetching consul from $SUITE via $MIRROR"
+echo "install-consul: fetching consul from the $SUITE suite of this machine's apt mirror"
 apt-get "${APT_OPTS[@]}" -qq update
 (cd "$WORK/download" && apt-get "${APT_OPTS[@]}" -qq download consul)
 
