@@ -1,60 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { after, describe, test } from 'node:test';
-import { createClient, memoryResolver, type LoadBalancedClientBase, type Middleware } from '../../src';
-import { EchoClient, startEchoServer, startEchoServers, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
+import { describe, test } from 'node:test';
+import { createClient, memoryResolver, type Middleware } from '../../src';
+import { eventually, outcome, sleep, spread, testBed, unary, type Echo } from '../helpers/calls';
+import { EchoClient, startEchoServer, type EchoReply, type EchoServer } from '../helpers/echo-server';
 
-type Echo = EchoStub & LoadBalancedClientBase<any>;
-
-const servers: EchoServer[] = [];
-const closers: (() => void)[] = [];
-after(() => {
-  for (const close of closers) close();
-  for (const server of servers) server.forceStop();
-});
-
-async function track(...started: EchoServer[]): Promise<EchoServer[]> {
-  servers.push(...started);
-  return started;
-}
-
-function client(options: Parameters<typeof createClient>[1]) {
-  const c = createClient(EchoClient, options) as unknown as Echo;
-  closers.push(() => c.close());
-  return c;
-}
-
-function unary(c: Echo, request: object, metadata = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<EchoReply> {
-  return new Promise((resolve, reject) => c.unary(request, metadata, options, (err: grpc.ServiceError | null, reply: EchoReply) => (err ? reject(err) : resolve(reply))));
-}
-
-function outcome(c: Echo, request: object, options: grpc.CallOptions = {}): Promise<grpc.ServiceError | EchoReply> {
-  return unary(c, request, new grpc.Metadata(), options).catch((err: grpc.ServiceError) => err);
-}
-
-async function spread(c: Echo, n: number): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (let i = 0; i < n; i++) {
-    const reply = await unary(c, { message: `m${i}` });
-    counts[reply.server] = (counts[reply.server] ?? 0) + 1;
-  }
-  return counts;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+const { track, start, client, closeLater } = testBed();
 
 describe('createClient over real servers', () => {
   test('spreads calls evenly over 3 servers (static target)', async () => {
-    const s = await track(...(await startEchoServers(3)));
+    const s = await start(3);
     const c = client({ target: `static:///${s.map((x) => x.address).join(',')}` });
     await eventually(() => c.endpoints().filter((e) => e.available).length === 3);
     const counts = await spread(c, 300);
@@ -62,7 +18,7 @@ describe('createClient over real servers', () => {
   });
 
   test('follows the resolver: an added server gets calls, a removed one stops getting them', async () => {
-    const [a, b, extra] = await track(...(await startEchoServers(3)));
+    const [a, b, extra] = await start(3);
     const registry = memoryResolver();
     registry.set('echo', [a.address, b.address]);
     const c = client({ resolver: registry, service: 'echo' });
@@ -80,7 +36,7 @@ describe('createClient over real servers', () => {
   });
 
   test('a call in flight on a removed endpoint completes; the endpoint closes after it', async () => {
-    const [slow, fast] = await track(
+    const [slow, fast] = track(
       await startEchoServer({ name: 'slow', behaviour: { delayMs: 300 } }),
       await startEchoServer({ name: 'fast' }),
     );
@@ -102,7 +58,7 @@ describe('createClient over real servers', () => {
   });
 
   test('a weight change applies in place without reconnecting', async () => {
-    const [a, b] = await track(...(await startEchoServers(2)));
+    const [a, b] = await start(2);
     const registry = memoryResolver();
     registry.set('echo', [a.address, b.address]);
     const c = client({ resolver: registry, service: 'echo' });
@@ -119,7 +75,7 @@ describe('createClient over real servers', () => {
   });
 
   test('under churn, every removed endpoint closes and no call is lost', async () => {
-    const pool = await track(...(await startEchoServers(5)));
+    const pool = await start(5);
     const registry = memoryResolver();
     registry.set('echo', pool.map((s) => s.address));
     const c = client({ resolver: registry, service: 'echo' });
@@ -168,7 +124,7 @@ describe('createClient over real servers', () => {
   });
 
   test('calls made before the first resolution wait for it', async () => {
-    const [a] = await track(await startEchoServer({ name: 'late' }));
+    const [a] = track(await startEchoServer({ name: 'late' }));
     const registry = memoryResolver();
     const c = client({ resolver: registry, service: 'echo' });
     const pending = unary(c, { message: 'early' });
@@ -205,7 +161,7 @@ describe('createClient over real servers', () => {
   });
 
   test('a resolver error or an empty list keeps the last good endpoints', async () => {
-    const [a] = await track(await startEchoServer());
+    const [a] = track(await startEchoServer());
     const registry = memoryResolver();
     registry.set('echo', [a.address]);
     const seen: string[] = [];
@@ -221,7 +177,7 @@ describe('createClient over real servers', () => {
   });
 
   test('bad instances are skipped and reported, good ones kept', async () => {
-    const [a] = await track(await startEchoServer());
+    const [a] = track(await startEchoServer());
     const registry = memoryResolver();
     const errors: string[] = [];
     const c = client({ resolver: registry, service: 'echo' });
@@ -234,7 +190,7 @@ describe('createClient over real servers', () => {
   });
 
   test('deadline and cancel work on a stalled call', async () => {
-    const [stalled] = await track(await startEchoServer({ behaviour: { stall: true } }));
+    const [stalled] = track(await startEchoServer({ behaviour: { stall: true } }));
     const c = client({ target: `static:///${stalled.address}` });
     const started = Date.now();
     const err = (await outcome(c, {}, { deadline: Date.now() + 200 })) as grpc.ServiceError;
@@ -266,7 +222,7 @@ describe('createClient over real servers', () => {
   });
 
   test('metadata, interceptors, events and getPeer behave as with the plain stub', async () => {
-    const [a] = await track(await startEchoServer());
+    const [a] = track(await startEchoServer());
     const c = client({ target: `static:///${a.address}` });
     const md = new grpc.Metadata();
     md.set('x-echo', 'yes');
@@ -295,7 +251,7 @@ describe('createClient over real servers', () => {
   });
 
   test('server errors reach the caller as grpc-js ServiceErrors', async () => {
-    const [a] = await track(await startEchoServer({ behaviour: { failCode: grpc.status.NOT_FOUND } }));
+    const [a] = track(await startEchoServer({ behaviour: { failCode: grpc.status.NOT_FOUND } }));
     const c = client({ target: `static:///${a.address}` });
     const err = (await outcome(c, {})) as grpc.ServiceError;
     assert.ok(err instanceof Error);
@@ -305,7 +261,7 @@ describe('createClient over real servers', () => {
   });
 
   test('async/await unary, async iteration of server streams, AbortSignal', async () => {
-    const [a] = await track(await startEchoServer({ name: 'async' }));
+    const [a] = track(await startEchoServer({ name: 'async' }));
     const c = client({ target: `static:///${a.address}` });
     const reply = (await c.async.unary({ message: 'await me' })) as EchoReply;
     assert.deepEqual([reply.message, reply.server], ['await me', 'async']);
@@ -322,7 +278,7 @@ describe('createClient over real servers', () => {
   });
 
   test('user middleware sees the call context and its outcome', async () => {
-    const [a] = await track(await startEchoServer());
+    const [a] = track(await startEchoServer());
     const seen: string[] = [];
     const record: Middleware = (next) => async (ctx) => {
       seen.push(`before ${ctx.method} attempt ${ctx.attempt}`);
@@ -335,7 +291,7 @@ describe('createClient over real servers', () => {
   });
 
   test('a middleware that throws fails the call with INTERNAL, not the process', async () => {
-    const [a] = await track(await startEchoServer());
+    const [a] = track(await startEchoServer());
     const broken: Middleware = () => async () => {
       throw new Error('boom');
     };
@@ -353,14 +309,14 @@ describe('createClient over real servers', () => {
       t.skip('no IPv6 loopback on this machine');
       return;
     }
-    await track(server);
+    track(server);
     const c = client({ target: `static:///${server.address}` });
     assert.equal((await unary(c, {})).server, 'v6');
     assert.equal(c.endpoints()[0].address, server.address);
   });
 
   test('close() closes every channel; later calls fail UNAVAILABLE', async () => {
-    const [a] = await track(await startEchoServer());
+    const [a] = track(await startEchoServer());
     const c = createClient(EchoClient, { target: `static:///${a.address}` }) as unknown as Echo;
     await unary(c, {});
     c.close();
@@ -389,8 +345,8 @@ describe('connect timeout', () => {
 
   test('an endpoint that never becomes ready is not picked while another is ready', async () => {
     const peer = await silentPeer();
-    closers.push(peer.close);
-    const [good] = await track(await startEchoServer({ name: 'good' }));
+    closeLater(peer.close);
+    const [good] = track(await startEchoServer({ name: 'good' }));
     const c = client({ target: `static:///${peer.address},${good.address}`, connectTimeoutMs: 200 });
     const counts = await spread(c, 20);
     assert.deepEqual(counts, { good: 20 });
@@ -401,7 +357,7 @@ describe('connect timeout', () => {
 
   test('calls to a service whose only endpoint never connects fail within their deadline, or at the connect timeout', async () => {
     const peer = await silentPeer();
-    closers.push(peer.close);
+    closeLater(peer.close);
     const c = client({ target: `static:///${peer.address}`, connectTimeoutMs: 300 });
     let started = Date.now();
     const err = (await outcome(c, {}, { deadline: Date.now() + 150 })) as grpc.ServiceError;

@@ -1,33 +1,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { createClient, type LoadBalancedClientBase } from '../../src';
+import { createClient } from '../../src';
 import { consulRegistry, type ConsulRegistry } from '../../src/registry';
 // Registers the consul:// scheme.
 import '../../src/resolver/consul';
 import { startConsul, type ConsulAgent } from '../helpers/consul-agent';
-import { EchoClient, startEchoServer, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
-
-type Echo = EchoStub & LoadBalancedClientBase<unknown>;
+import { eventually, sleep, unary, type Echo } from '../helpers/calls';
+import { EchoClient, startEchoServer, type EchoServer } from '../helpers/echo-server';
 
 /** The bound between Consul dropping an instance and the client no longer sending it calls. */
 const STOP_BOUND_MS = 200;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function unary(client: Echo, message: string): Promise<EchoReply> {
-  return new Promise((resolve, reject) =>
-    client.unary({ message }, (error: grpc.ServiceError | null, reply: EchoReply) => (error ? reject(error) : resolve(reply))),
-  );
-}
-
-async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms`);
-    await sleep(10);
-  }
-}
 
 describe('createClient over consul:// with three registered servers', () => {
   let agent: ConsulAgent;
@@ -60,7 +43,7 @@ describe('createClient over consul:// with three registered servers', () => {
 
     const counts: Record<string, number> = {};
     for (let i = 0; i < 600; i++) {
-      const reply = await unary(c, `m${i}`);
+      const reply = await unary(c, { message: `m${i}` });
       counts[reply.server] = (counts[reply.server] ?? 0) + 1;
     }
     t.diagnostic(`600 calls over weights 1:2:3 → ${JSON.stringify(counts)}`);
@@ -75,7 +58,7 @@ describe('createClient over consul:// with three registered servers', () => {
       while (running) {
         const startedAt = Date.now();
         try {
-          const reply = await unary(c, 'load');
+          const reply = await unary(c, { message: 'load' });
           calls.push({ server: reply.server, startedAt });
         } catch (error) {
           failures.push(error as Error);

@@ -8,12 +8,12 @@ import { consulResolver, ConsulHttp } from '../../src/resolver/consul';
 import { parseTarget, resolveTarget } from '../../src/resolver/target';
 import { consulRegistry, type ConsulRegistration, type ConsulRegistry } from '../../src/registry';
 import type { Instance } from '../../src/resolver/types';
+import { sleep } from '../helpers/calls';
 import { recordWatch, startConsul, type ConsulAgent, type WatchRecord } from '../helpers/consul-agent';
 import { startEchoServer, type EchoServer } from '../helpers/echo-server';
 
 /** The bound the resolver promises between Consul knowing of a change and the listener hearing it. */
 const UPDATE_BOUND_MS = 200;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ids = (list: Instance[]) => list.map((i) => i.id).sort();
 
 interface Serving {

@@ -1,12 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { createClient, type LoadBalancedClientBase } from '../../src';
+import { createClient } from '../../src';
 import { ConsulHttp } from '../../src/resolver/consul';
 import { dnsResolver, isDnsError } from '../../src/resolver/dns';
 import type { Instance } from '../../src/resolver/types';
 import { recordWatch, startConsul, type ConsulAgent, type WatchRecord } from '../helpers/consul-agent';
-import { EchoClient, startEchoServer, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
+import type { Echo } from '../helpers/calls';
+import { EchoClient, startEchoServer, type EchoReply, type EchoServer } from '../helpers/echo-server';
 
 /** Consul's DNS TTL for service records in these tests (its default, 0, would hide TTL handling). */
 const SERVICE_TTL_S = 2;
@@ -117,7 +118,7 @@ describe('createClient over dns:// SRV records from Consul', () => {
   let agent: ConsulAgent;
   let api: ConsulHttp;
   const servers: EchoServer[] = [];
-  let client: (EchoStub & LoadBalancedClientBase<unknown>) | undefined;
+  let client: Echo | undefined;
 
   before(async () => {
     agent = await startConsul();
@@ -137,7 +138,7 @@ describe('createClient over dns:// SRV records from Consul', () => {
   });
 
   test('calls reach both servers found through SRV', async () => {
-    client = createClient(EchoClient, { target: `dns://${agent.dnsAddress}/_echo._tcp.service.consul` }) as unknown as EchoStub & LoadBalancedClientBase<unknown>;
+    client = createClient(EchoClient, { target: `dns://${agent.dnsAddress}/_echo._tcp.service.consul` }) as unknown as Echo;
     const c = client;
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) {

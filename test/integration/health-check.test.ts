@@ -1,30 +1,19 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, service as healthService, type ServingStatus } from 'grpc-health-check';
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { createClient, memoryResolver, type LoadBalancedClientBase, type Logger } from '../../src';
-import { EchoClient, startEchoServer, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
+import { describe, test } from 'node:test';
+import { createClient, memoryResolver, type Logger } from '../../src';
+import { eventually, outcome, sleep, spread, testBed, unary, type Echo } from '../helpers/calls';
+import { EchoClient, startEchoServer, type EchoServer } from '../helpers/echo-server';
 
-type Echo = EchoStub & LoadBalancedClientBase<unknown>;
 type HealthResponse = { status: string };
 
-const servers: EchoServer[] = [];
-const closers: (() => void)[] = [];
-after(() => {
-  for (const close of closers) close();
-  for (const server of servers) server.forceStop();
-});
-
-function client(options: Parameters<typeof createClient>[1]): Echo {
-  const c = createClient(EchoClient, options) as unknown as Echo;
-  closers.push(() => c.close());
-  return c;
-}
+const { track, client } = testBed();
 
 /** An echo server that also serves grpc.health.v1 through grpc-health-check's own implementation. */
 async function healthyServer(name: string, statuses: Record<string, ServingStatus> = { '': 'SERVING' }): Promise<{ server: EchoServer; health: HealthImplementation }> {
   const server = await startEchoServer({ name });
-  servers.push(server);
+  track(server);
   const health = new HealthImplementation(statuses);
   health.addToServer(server.server);
   return { server, health };
@@ -33,32 +22,9 @@ async function healthyServer(name: string, statuses: Record<string, ServingStatu
 /** An echo server with a hand-written health service, for behaviour the standard one never shows. */
 async function customHealthServer(name: string, implementation: grpc.UntypedServiceImplementation): Promise<EchoServer> {
   const server = await startEchoServer({ name });
-  servers.push(server);
+  track(server);
   server.server.addService(healthService as unknown as grpc.ServiceDefinition, implementation);
   return server;
-}
-
-function unary(c: Echo, message = 'hi'): Promise<EchoReply> {
-  return new Promise((resolve, reject) => c.unary({ message }, (err: grpc.ServiceError | null, reply: EchoReply) => (err ? reject(err) : resolve(reply))));
-}
-
-async function spread(c: Echo, n: number): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (let i = 0; i < n; i++) {
-    const reply = await unary(c);
-    counts[reply.server] = (counts[reply.server] ?? 0) + 1;
-  }
-  return counts;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`${what} not met within ${ms} ms`);
-    await sleep(10);
-  }
 }
 
 function serving(c: Echo, address: string): boolean | undefined {
@@ -112,7 +78,7 @@ describe('health checking over real servers', () => {
     a.health.setStatus('', 'NOT_SERVING');
     await eventually(() => serving(c, a.server.address) === false);
     a.server.resetCounts();
-    const error = (await unary(c).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+    const error = (await outcome(c)) as grpc.ServiceError;
     assert.equal(error.code, grpc.status.UNAVAILABLE);
     assert.match(error.details, /not serving \(health check\)/);
     assert.equal(a.server.total(), 0);
@@ -161,7 +127,7 @@ describe('health checking over real servers', () => {
 
   test('a server without a health service counts as serving', async () => {
     const plain = await startEchoServer({ name: 'plain' });
-    servers.push(plain);
+    track(plain);
     const { logger, entries } = recordingLogger();
     const c = client({ target: `static:///${plain.address}`, healthCheck: { intervalMs: 50 }, logger });
     await eventually(() => entries.some((e) => e.level === 'warn' && /neither health Watch nor Check/.test(e.message ?? '')), 5000, 'warned once');
@@ -229,7 +195,7 @@ describe('health checking over real servers', () => {
     const readyAt = Date.now();
     await eventually(() => serving(c, a.address) === false, 3000, 'timed out');
     assert.ok(Date.now() - readyAt >= 100, 'not before the timeout');
-    const error = (await unary(c).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+    const error = (await outcome(c)) as grpc.ServiceError;
     assert.equal(error.code, grpc.status.UNAVAILABLE);
   });
 

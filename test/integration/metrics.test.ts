@@ -1,39 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { createClient, memoryResolver, type LoadBalancedClientBase } from '../../src';
+import { memoryResolver } from '../../src';
 import { circuitBreaker } from '../../src/middleware/circuit-breaker';
 import { hedge } from '../../src/middleware/hedge';
 import { metrics } from '../../src/middleware/metrics';
 import { retry } from '../../src/middleware/retry';
-import { EchoClient, startEchoServer, startEchoServers, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
+import { eventually, outcome, testBed, type Echo } from '../helpers/calls';
+import { startEchoServer, type EchoReply, type EchoServer } from '../helpers/echo-server';
 
-type Echo = EchoStub & LoadBalancedClientBase<unknown>;
-
-const servers: EchoServer[] = [];
-const closers: (() => void)[] = [];
-after(() => {
-  for (const close of closers) close();
-  for (const server of servers) server.forceStop();
-});
-
-async function started(n: number): Promise<EchoServer[]> {
-  const made = await startEchoServers(n);
-  servers.push(...made);
-  return made;
-}
-
-function client(options: Parameters<typeof createClient>[1]): Echo {
-  const c = createClient(EchoClient, options) as unknown as Echo;
-  closers.push(() => c.close());
-  return c;
-}
-
-function unary(c: Echo, request: object = { message: 'hi' }): Promise<EchoReply | grpc.ServiceError> {
-  return new Promise((resolve) => c.unary(request, (err: grpc.ServiceError | null, reply: EchoReply) => resolve(err ?? reply)));
-}
+const { track, start, client } = testBed();
 
 function serverStream(c: Echo, count: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -63,16 +41,6 @@ function bidi(c: Echo, messages: number): Promise<number> {
     for (let i = 0; i < messages; i++) call.write({ message: `m${i}` });
     call.end();
   });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`${what} not met within ${ms} ms`);
-    await sleep(10);
-  }
 }
 
 interface Sample {
@@ -110,14 +78,14 @@ const UNARY = { ...ECHO, grpc_type: 'unary', grpc_method: 'Unary' };
 
 describe('metrics over real servers', () => {
   test('call-level series: counts, codes, latency and stream messages', async () => {
-    const [a, b] = await started(2);
+    const [a, b] = await start(2);
     const registry = new Registry();
     const c = client({ target: `static:///${a.address},${b.address}`, middleware: [metrics({ registry })] });
 
-    for (let i = 0; i < 10; i++) assert.equal(((await unary(c)) as EchoReply).message, 'hi');
-    const notFound = (await unary(c, { failCode: grpc.status.NOT_FOUND })) as grpc.ServiceError;
+    for (let i = 0; i < 10; i++) assert.equal(((await outcome(c)) as EchoReply).message, 'hi');
+    const notFound = (await outcome(c, { failCode: grpc.status.NOT_FOUND })) as grpc.ServiceError;
     assert.equal(notFound.code, grpc.status.NOT_FOUND);
-    const unavailable = (await unary(c, { failCode: grpc.status.UNAVAILABLE })) as grpc.ServiceError;
+    const unavailable = (await outcome(c, { failCode: grpc.status.UNAVAILABLE })) as grpc.ServiceError;
     assert.equal(unavailable.code, grpc.status.UNAVAILABLE);
     assert.equal(await serverStream(c, 3), 3);
     assert.equal((await clientStream(c, 4)).index, 4);
@@ -148,14 +116,14 @@ describe('metrics over real servers', () => {
     assert.equal(valueOf(s, 'grpc_client_msg_received_total', bs), 5);
 
     // Counts keep adding up across scrapes (nothing counted twice, nothing lost).
-    await unary(c);
+    await outcome(c);
     const again = await scrape(registry);
     assert.equal(valueOf(again, 'grpc_client_started_total', UNARY), 13);
     assert.equal(valueOf(again, 'grpc_client_handled_total', { ...UNARY, grpc_code: 'OK' }), 11);
   });
 
   test('stream messages are counted while the stream is still open', async () => {
-    const [a] = await started(1);
+    const [a] = await start(1);
     const registry = new Registry();
     const c = client({ target: `static:///${a.address}`, middleware: [metrics({ registry })] });
     const call = c.bidi();
@@ -180,14 +148,14 @@ describe('metrics over real servers', () => {
   });
 
   test('per-endpoint series show the spread, and go when the endpoint leaves', async () => {
-    const [a, b] = await started(2);
+    const [a, b] = await start(2);
     const resolver = memoryResolver();
     resolver.set('echo', [a.address, b.address]);
     const registry = new Registry();
     const c = client({ resolver, service: 'echo', middleware: [metrics({ registry })] });
-    for (let i = 0; i < 20; i++) await unary(c);
-    await unary(c, { failCode: grpc.status.UNAVAILABLE });
-    await unary(c, { failCode: grpc.status.INVALID_ARGUMENT });
+    for (let i = 0; i < 20; i++) await outcome(c);
+    await outcome(c, { failCode: grpc.status.UNAVAILABLE });
+    await outcome(c, { failCode: grpc.status.INVALID_ARGUMENT });
 
     let s = await scrape(registry);
     const forA = valueOf(s, 'grpc_lb_endpoint_calls_total', { lb_service: 'echo', address: a.address, code_class: 'ok' })!;
@@ -208,11 +176,11 @@ describe('metrics over real servers', () => {
     assert.equal(valueOf(s, 'grpc_lb_endpoints', { lb_service: 'echo', state: 'ready' }), 1);
 
     // Churn: addresses come and go; series follow the live set instead of piling up.
-    const extra = await started(3);
+    const extra = await start(3);
     for (const server of extra) {
       resolver.set('echo', [a.address, server.address]);
       await eventually(() => c.endpoints().some((e) => e.address === server.address && e.available), 3000, 'new endpoint ready');
-      for (let i = 0; i < 4; i++) await unary(c);
+      for (let i = 0; i < 4; i++) await outcome(c);
     }
     resolver.set('echo', [a.address]);
     await eventually(() => c.endpoints().length === 1, 3000, 'churned endpoints closed');
@@ -222,7 +190,7 @@ describe('metrics over real servers', () => {
   });
 
   test('with metrics.attempts inside retry and hedging: every attempt, retries and hedges counted', async () => {
-    const [good, bad] = await started(2);
+    const [good, bad] = await start(2);
     bad.behaviour = { failCode: grpc.status.UNAVAILABLE };
     const registry = new Registry();
     const m = metrics({ registry });
@@ -231,7 +199,7 @@ describe('metrics over real servers', () => {
       middleware: [m, retry({ maxAttempts: 3, budget: false, initialBackoffMs: 1 }), m.attempts],
     });
     await eventually(() => c.endpoints().filter((e) => e.available).length === 2);
-    for (let i = 0; i < 10; i++) assert.equal(((await unary(c)) as EchoReply).server, good.name, 'retries land on the good server');
+    for (let i = 0; i < 10; i++) assert.equal(((await outcome(c)) as EchoReply).server, good.name, 'retries land on the good server');
 
     const s = await scrape(registry);
     const retried = bad.calls.Unary ?? 0;
@@ -243,13 +211,13 @@ describe('metrics over real servers', () => {
     assert.equal(valueOf(s, 'grpc_lb_endpoint_calls_total', { address: bad.address, code_class: 'endpoint_error' }), retried);
     assert.equal(valueOf(s, 'grpc_lb_endpoint_calls_total', { address: good.address, code_class: 'ok' }), 10);
 
-    const [fast, slow] = await started(2);
+    const [fast, slow] = await start(2);
     slow.behaviour = { delayMs: 300 };
     const hedgeRegistry = new Registry();
     const h = metrics({ registry: hedgeRegistry });
     const hc = client({ target: `static:///${fast.address},${slow.address}`, middleware: [h, hedge({ delayMs: 20, budget: false }), h.attempts] });
     await eventually(() => hc.endpoints().filter((e) => e.available).length === 2);
-    for (let i = 0; i < 6; i++) assert.equal(((await unary(hc)) as EchoReply).server, fast.name);
+    for (let i = 0; i < 6; i++) assert.equal(((await outcome(hc)) as EchoReply).server, fast.name);
     // Attempts count when they finish: the losers' cancellations come in after their calls returned.
     await eventually(() => hc.endpoints().every((e) => e.inflight === 0), 3000, 'losing attempts finished');
     const hs = await scrape(hedgeRegistry);
@@ -262,7 +230,7 @@ describe('metrics over real servers', () => {
   });
 
   test('resolver updates and errors, resolution age, pick failures', async () => {
-    const [a] = await started(1);
+    const [a] = await start(1);
     const resolver = memoryResolver();
     const registry = new Registry();
     let now = 1_000_000;
@@ -283,7 +251,7 @@ describe('metrics over real servers', () => {
 
     const empty = client({ resolver, service: 'nothing', middleware: [metrics({ registry })] });
     resolver.set('nothing', []);
-    const error = (await unary(empty)) as grpc.ServiceError;
+    const error = (await outcome(empty)) as grpc.ServiceError;
     assert.equal(error.code, grpc.status.UNAVAILABLE);
     s = await scrape(registry);
     assert.equal(valueOf(s, 'grpc_lb_pick_failures_total', { lb_service: 'nothing', grpc_code: 'Unavailable' }), 1);
@@ -291,7 +259,7 @@ describe('metrics over real servers', () => {
 
   test('health checking shows as not_serving', async () => {
     const a = await startEchoServer({ name: 'a' });
-    servers.push(a);
+    track(a);
     const health = new HealthImplementation({ '': 'SERVING' });
     health.addToServer(a.server);
     const registry = new Registry();
@@ -305,7 +273,7 @@ describe('metrics over real servers', () => {
   });
 
   test('circuit breaker transitions and states', async () => {
-    const [good, bad] = await started(2);
+    const [good, bad] = await start(2);
     bad.behaviour = { failCode: grpc.status.UNAVAILABLE };
     const resolver = memoryResolver();
     resolver.set('echo', [good.address, bad.address]);
@@ -314,7 +282,7 @@ describe('metrics over real servers', () => {
     const m = metrics({ registry, breakers: [breaker] });
     const c = client({ resolver, service: 'echo', middleware: [m, breaker, m.attempts] });
     await eventually(() => c.endpoints().filter((e) => e.available).length === 2);
-    for (let i = 0; i < 10; i++) await unary(c);
+    for (let i = 0; i < 10; i++) await outcome(c);
     await eventually(() => c.endpoints().some((e) => e.ejected), 3000, 'the failing endpoint ejected');
 
     const s = await scrape(registry);
@@ -327,7 +295,7 @@ describe('metrics over real servers', () => {
   });
 
   test('two clients and two metrics() on one registry add up without collisions; close removes a client', async () => {
-    const [a, b] = await started(2);
+    const [a, b] = await start(2);
     const registry = new Registry();
     const resolver = memoryResolver();
     resolver.set('echo', [a.address, b.address]);
@@ -335,9 +303,9 @@ describe('metrics over real servers', () => {
     const two = client({ resolver, service: 'echo', middleware: [metrics({ registry })] });
     const other = client({ resolver, service: 'other', target: 'memory://user:secret@registry.local/other?token=abc', middleware: [metrics({ registry })] });
     resolver.set('other', [a.address]);
-    for (let i = 0; i < 5; i++) await unary(one);
-    for (let i = 0; i < 7; i++) await unary(two);
-    for (let i = 0; i < 2; i++) await unary(other);
+    for (let i = 0; i < 5; i++) await outcome(one);
+    for (let i = 0; i < 7; i++) await outcome(two);
+    for (let i = 0; i < 2; i++) await outcome(other);
 
     let s = await scrape(registry);
     assert.equal(valueOf(s, 'grpc_client_started_total', UNARY), 14);

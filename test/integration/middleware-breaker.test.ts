@@ -1,49 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { createClient, memoryResolver, type LoadBalancedClientBase } from '../../src';
-import { circuitBreaker, retry, type BreakerStateChange, type Middleware } from '../../src/middleware';
-import { EchoClient, startEchoServers, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
+import { describe, test } from 'node:test';
+import { circuitBreaker, retry, type BreakerStateChange } from '../../src/middleware';
+import { eventually, isError, outcome, sleep, testBed } from '../helpers/calls';
 
 const { status: Status } = grpc;
-type Echo = EchoStub & LoadBalancedClientBase<any>;
-
-const servers: EchoServer[] = [];
-const closers: (() => void)[] = [];
-after(() => {
-  for (const close of closers) close();
-  for (const server of servers) server.forceStop();
-});
-
-async function start(n: number): Promise<EchoServer[]> {
-  const started = await startEchoServers(n);
-  servers.push(...started);
-  return started;
-}
-
-async function client(addresses: string[], middleware: Middleware[]): Promise<Echo> {
-  const registry = memoryResolver();
-  registry.set('echo', addresses);
-  const c = createClient(EchoClient, { resolver: registry, service: 'echo', middleware }) as unknown as Echo;
-  closers.push(() => c.close());
-  await eventually(() => c.endpoints().filter((e) => e.available).length === addresses.length);
-  return c;
-}
-
-function call(c: Echo): Promise<EchoReply | grpc.ServiceError> {
-  return new Promise((resolve) => c.unary({ message: 'hi' }, (err: grpc.ServiceError | null, reply: EchoReply) => resolve(err ?? reply)));
-}
-
-const isError = (x: EchoReply | grpc.ServiceError): x is grpc.ServiceError => x instanceof Error;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+const { start, readyClient } = testBed();
 
 describe('circuit breaker over real servers', () => {
   test('endpoint breaker: opens, the endpoint stops being picked, a half-open probe closes it again', async () => {
@@ -51,21 +13,21 @@ describe('circuit breaker over real servers', () => {
     bad.behaviour = { failCode: Status.UNAVAILABLE };
     const changes: BreakerStateChange[] = [];
     const breaker = circuitBreaker({ consecutiveFailures: 3, openMs: 400, onStateChange: (c) => changes.push(c) });
-    const c = await client([bad.address, a.address, b.address], [retry({ budget: false, initialBackoffMs: 1 }), breaker]);
+    const c = await readyClient([bad.address, a.address, b.address], [retry({ budget: false, initialBackoffMs: 1 }), breaker]);
 
-    for (let i = 0; i < 30; i++) assert.ok(!isError(await call(c)), 'retry hides the failing endpoint');
+    for (let i = 0; i < 30; i++) assert.ok(!isError(await outcome(c)), 'retry hides the failing endpoint');
     assert.equal(breaker.state(bad.address), 'open');
     assert.equal(bad.total(), 3, 'ejected after its third failure in a row');
     const info = c.endpoints().find((e) => e.address === bad.address)!;
     assert.equal(info.ejected, true);
     assert.equal(info.available, false);
 
-    for (let i = 0; i < 30; i++) await call(c);
+    for (let i = 0; i < 30; i++) await outcome(c);
     assert.equal(bad.total(), 3, 'an open endpoint gets no calls');
 
     bad.behaviour = {};
     await eventually(() => breaker.state(bad.address) === 'half_open', 1_000);
-    for (let i = 0; i < 30; i++) await call(c);
+    for (let i = 0; i < 30; i++) await outcome(c);
     assert.equal(breaker.state(bad.address), 'closed', 'the probe succeeded');
     assert.ok(bad.total() >= 3 + 9, `back in rotation: ${bad.total()} calls`);
     assert.deepEqual(
@@ -82,13 +44,13 @@ describe('circuit breaker over real servers', () => {
     const [bad, good] = await start(2);
     bad.behaviour = { failCode: Status.UNAVAILABLE, delayMs: 100 };
     const breaker = circuitBreaker({ consecutiveFailures: 2, openMs: 300 });
-    const c = await client([bad.address, good.address], [retry({ budget: false, initialBackoffMs: 1 }), breaker]);
-    for (let i = 0; i < 6; i++) await call(c);
+    const c = await readyClient([bad.address, good.address], [retry({ budget: false, initialBackoffMs: 1 }), breaker]);
+    for (let i = 0; i < 6; i++) await outcome(c);
     assert.equal(breaker.state(bad.address), 'open');
     await eventually(() => breaker.state(bad.address) === 'half_open', 1_000);
     const before = bad.total();
     // Ten calls at once while half-open: one probe reaches the bad endpoint, the rest go elsewhere.
-    const results = await Promise.all(Array.from({ length: 10 }, () => call(c)));
+    const results = await Promise.all(Array.from({ length: 10 }, () => outcome(c)));
     assert.equal(results.filter(isError).length, 0);
     assert.equal(bad.total() - before, 1);
     assert.equal(breaker.state(bad.address), 'open');
@@ -98,11 +60,11 @@ describe('circuit breaker over real servers', () => {
     const list = await start(4);
     for (const s of list) s.behaviour = { failCode: Status.UNAVAILABLE };
     const breaker = circuitBreaker({ consecutiveFailures: 1 });
-    const c = await client(
+    const c = await readyClient(
       list.map((s) => s.address),
       [breaker],
     );
-    for (let i = 0; i < 40; i++) await call(c);
+    for (let i = 0; i < 40; i++) await outcome(c);
     assert.equal(c.endpoints().filter((e) => e.ejected).length, 2);
   });
 
@@ -110,16 +72,16 @@ describe('circuit breaker over real servers', () => {
     const list = await start(2);
     for (const s of list) s.behaviour = { failCode: Status.UNAVAILABLE };
     const breaker = circuitBreaker({ scope: 'service', consecutiveFailures: 3, openMs: 300 });
-    const c = await client(
+    const c = await readyClient(
       list.map((s) => s.address),
       [breaker, retry({ budget: false, initialBackoffMs: 1 })],
     );
-    for (let i = 0; i < 3; i++) await call(c);
+    for (let i = 0; i < 3; i++) await outcome(c);
     const sent = list.reduce((n, s) => n + s.total(), 0);
     assert.equal(sent, 9, '3 calls × 3 attempts');
     assert.equal(breaker.state('echo'), 'open');
     const t0 = Date.now();
-    const refused = await call(c);
+    const refused = await outcome(c);
     assert.ok(Date.now() - t0 < 50);
     assert.ok(isError(refused) && refused.code === Status.UNAVAILABLE);
     assert.match(refused.details, /^service circuit breaker is open for "echo" \(echo \(custom resolver\)\): 3 failures in a row; probing again in 0\.\d s$/);
@@ -131,7 +93,7 @@ describe('circuit breaker over real servers', () => {
 
     for (const s of list) s.behaviour = {};
     await sleep(320);
-    assert.ok(!isError(await call(c)), 'after openMs a probe goes through');
+    assert.ok(!isError(await outcome(c)), 'after openMs a probe goes through');
     assert.equal(breaker.state('echo'), 'closed');
   });
 });

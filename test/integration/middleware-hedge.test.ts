@@ -1,50 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { after, describe, test } from 'node:test';
-import { createClient, memoryResolver, type LoadBalancedClientBase } from '../../src';
-import { hedge, retry, retryBudget, timeout, type Middleware } from '../../src/middleware';
-import { EchoClient, startEchoServers, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
+import { describe, test } from 'node:test';
+import { hedge, retry, retryBudget, timeout } from '../../src/middleware';
+import { eventually, isError, outcome, testBed, type Echo } from '../helpers/calls';
 
 const { status: Status } = grpc;
-type Echo = EchoStub & LoadBalancedClientBase<any>;
-
-const servers: EchoServer[] = [];
-const closers: (() => void)[] = [];
-after(() => {
-  for (const close of closers) close();
-  for (const server of servers) server.forceStop();
-});
-
-async function start(n: number): Promise<EchoServer[]> {
-  const started = await startEchoServers(n);
-  servers.push(...started);
-  return started;
-}
-
-async function client(addresses: string[], middleware: Middleware[]): Promise<Echo> {
-  const registry = memoryResolver();
-  registry.set('echo', addresses);
-  const c = createClient(EchoClient, { resolver: registry, service: 'echo', middleware }) as unknown as Echo;
-  closers.push(() => c.close());
-  await eventually(() => c.endpoints().filter((e) => e.available).length === addresses.length);
-  return c;
-}
-
-function call(c: Echo, options: grpc.CallOptions = {}): Promise<EchoReply | grpc.ServiceError> {
-  return new Promise((resolve) => c.unary({ message: 'hi' }, new grpc.Metadata(), options, (err: grpc.ServiceError | null, reply: EchoReply) => resolve(err ?? reply)));
-}
-
-const isError = (x: EchoReply | grpc.ServiceError): x is grpc.ServiceError => x instanceof Error;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+const { start, readyClient } = testBed();
 
 /** Latencies of `n` calls, `concurrency` at a time; p99 in ms. */
 async function p99(c: Echo, n: number, concurrency: number): Promise<{ p99: number; failures: number }> {
@@ -54,7 +16,7 @@ async function p99(c: Echo, n: number, concurrency: number): Promise<{ p99: numb
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         const t0 = performance.now();
-        if (isError(await call(c, { deadline: Date.now() + 5_000 }))) failures++;
+        if (isError(await outcome(c, { message: 'hi' }, { deadline: Date.now() + 5_000 }))) failures++;
         latencies.push(performance.now() - t0);
       }),
     );
@@ -68,8 +30,8 @@ describe('hedge over real servers', () => {
     const list = await start(3);
     list[0].behaviour = { delayMs: 400 };
     const addresses = list.map((s) => s.address);
-    const plain = await client(addresses, []);
-    const hedged = await client(addresses, [hedge({ delayMs: 40 })]);
+    const plain = await readyClient(addresses, []);
+    const hedged = await readyClient(addresses, [hedge({ delayMs: 40 })]);
     const without = await p99(plain, 90, 9);
     const withHedge = await p99(hedged, 90, 9);
     assert.equal(without.failures + withHedge.failures, 0);
@@ -82,12 +44,12 @@ describe('hedge over real servers', () => {
   test('gets past a stalled endpoint; the stalled attempt is cancelled on the server', async () => {
     const list = await start(2);
     list[0].behaviour = { stall: true };
-    const c = await client(
+    const c = await readyClient(
       list.map((s) => s.address),
       [timeout(3_000), hedge({ delayMs: 50 })],
     );
     const t0 = performance.now();
-    const results = await Promise.all(Array.from({ length: 20 }, () => call(c)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => outcome(c)));
     const took = performance.now() - t0;
     assert.equal(results.filter(isError).length, 0);
     assert.ok(results.every((r) => !isError(r) && r.server === 's1'));
@@ -99,22 +61,22 @@ describe('hedge over real servers', () => {
   test('a fatal failure is not hedged past: the call ends with it', async () => {
     const list = await start(2);
     for (const s of list) s.behaviour = { delayMs: 60, failCode: Status.PERMISSION_DENIED };
-    const c = await client(
+    const c = await readyClient(
       list.map((s) => s.address),
       [hedge({ delayMs: 10, maxAttempts: 2 })],
     );
-    const result = await call(c);
+    const result = await outcome(c);
     assert.ok(isError(result) && result.code === Status.PERMISSION_DENIED);
   });
 
   test('maxAttempts bounds the attempts per call', async () => {
     const list = await start(3);
     for (const s of list) s.behaviour = { delayMs: 150 };
-    const c = await client(
+    const c = await readyClient(
       list.map((s) => s.address),
       [hedge({ delayMs: 20, maxAttempts: 2, budget: false })],
     );
-    await Promise.all(Array.from({ length: 10 }, () => call(c)));
+    await Promise.all(Array.from({ length: 10 }, () => outcome(c)));
     assert.equal(
       list.reduce((n, s) => n + s.total(), 0),
       20,
@@ -125,11 +87,11 @@ describe('hedge over real servers', () => {
     const list = await start(2);
     for (const s of list) s.behaviour = { failCode: Status.UNAVAILABLE };
     const budget = retryBudget({ maxTokens: 10 });
-    const c = await client(
+    const c = await readyClient(
       list.map((s) => s.address),
       [retry({ budget, initialBackoffMs: 1 }), hedge({ budget, delayMs: 20 })],
     );
-    for (let i = 0; i < 50; i++) await call(c);
+    for (let i = 0; i < 50; i++) await outcome(c);
     const attempts = list.reduce((n, s) => n + s.total(), 0);
     assert.ok(budget.tokens <= 5);
     assert.ok(attempts <= 50 + 10, `${attempts} attempts for 50 calls`);

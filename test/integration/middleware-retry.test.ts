@@ -1,49 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { createClient, memoryResolver, type CallContext, type LoadBalancedClientBase } from '../../src';
+import { describe, test } from 'node:test';
+import type { CallContext } from '../../src';
 import { retry, timeout, type Middleware } from '../../src/middleware';
-import { EchoClient, echoService, startEchoServers, type EchoReply, type EchoServer, type EchoStub } from '../helpers/echo-server';
+import { eventually, isError, outcome, sleep, testBed } from '../helpers/calls';
+import { echoService } from '../helpers/echo-server';
 
 const { status: Status } = grpc;
-type Echo = EchoStub & LoadBalancedClientBase<any>;
-
-const servers: EchoServer[] = [];
-const closers: (() => void)[] = [];
-after(() => {
-  for (const close of closers) close();
-  for (const server of servers) server.forceStop();
-});
-
-async function start(n: number): Promise<EchoServer[]> {
-  const started = await startEchoServers(n);
-  servers.push(...started);
-  return started;
-}
-
-async function client(addresses: string[], middleware: Middleware[]): Promise<Echo> {
-  const registry = memoryResolver();
-  registry.set('echo', addresses);
-  const c = createClient(EchoClient, { resolver: registry, service: 'echo', middleware }) as unknown as Echo;
-  closers.push(() => c.close());
-  await eventually(() => c.endpoints().filter((e) => e.available).length === addresses.length);
-  return c;
-}
-
-function call(c: Echo, request: object = { message: 'hi' }, options: grpc.CallOptions = {}): Promise<EchoReply | grpc.ServiceError> {
-  return new Promise((resolve) => c.unary(request, new grpc.Metadata(), options, (err: grpc.ServiceError | null, reply: EchoReply) => resolve(err ?? reply)));
-}
-
-const isError = (x: EchoReply | grpc.ServiceError): x is grpc.ServiceError => x instanceof Error;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+const { start, readyClient, closeLater } = testBed();
 
 /** Records, per call, the address of every attempt (it sits just above the pick). */
 function attemptLog(): { middleware: Middleware; calls: Map<CallContext, string[]> } {
@@ -63,8 +27,8 @@ describe('retry over real servers', () => {
     bad1.behaviour = { failCode: Status.UNAVAILABLE };
     bad2.behaviour = { failCode: Status.UNAVAILABLE };
     const log = attemptLog();
-    const c = await client([bad1.address, bad2.address, good.address], [retry({ maxAttempts: 3, budget: false, initialBackoffMs: 1 }), log.middleware]);
-    const results = await Promise.all(Array.from({ length: 60 }, () => call(c)));
+    const c = await readyClient([bad1.address, bad2.address, good.address], [retry({ maxAttempts: 3, budget: false, initialBackoffMs: 1 }), log.middleware]);
+    const results = await Promise.all(Array.from({ length: 60 }, () => outcome(c)));
     assert.equal(results.filter(isError).length, 0, 'every call succeeded');
     assert.ok(results.every((r) => !isError(r) && r.server === 's2'));
     for (const [ctx, addresses] of log.calls) {
@@ -79,8 +43,8 @@ describe('retry over real servers', () => {
   test('calls in flight on a server that is killed are retried elsewhere', async () => {
     const [doomed, survivor] = await start(2);
     doomed.behaviour = { delayMs: 2_000 };
-    const c = await client([doomed.address, survivor.address], [retry({ budget: false, initialBackoffMs: 1 })]);
-    const pending = Promise.all(Array.from({ length: 6 }, () => call(c)));
+    const c = await readyClient([doomed.address, survivor.address], [retry({ budget: false, initialBackoffMs: 1 })]);
+    const pending = Promise.all(Array.from({ length: 6 }, () => outcome(c)));
     await eventually(() => doomed.total() === 3 && survivor.total() === 3);
     // Resets its streams: the client sees CANCELLED (RST_STREAM CANCEL) or UNAVAILABLE, not its own cancel.
     doomed.forceStop();
@@ -92,11 +56,11 @@ describe('retry over real servers', () => {
   test('never retries a non-retryable code (server-side count = calls)', async () => {
     const list = await start(3);
     for (const s of list) s.behaviour = { failCode: Status.INVALID_ARGUMENT };
-    const c = await client(
+    const c = await readyClient(
       list.map((s) => s.address),
       [retry({ maxAttempts: 5, budget: false })],
     );
-    const results = await Promise.all(Array.from({ length: 30 }, () => call(c)));
+    const results = await Promise.all(Array.from({ length: 30 }, () => outcome(c)));
     assert.ok(results.every((r) => isError(r) && r.code === Status.INVALID_ARGUMENT));
     assert.equal(
       list.reduce((n, s) => n + s.total(), 0),
@@ -107,12 +71,12 @@ describe('retry over real servers', () => {
   test('the call deadline bounds every attempt and the backoff; per-attempt timeouts are retried', async () => {
     const list = await start(3);
     for (const s of list) s.behaviour = { stall: true };
-    const c = await client(
+    const c = await readyClient(
       list.map((s) => s.address),
       [timeout(350), retry({ attemptTimeoutMs: 100, maxAttempts: 10, initialBackoffMs: 1, budget: false })],
     );
     const started = Date.now();
-    const result = await call(c);
+    const result = await outcome(c);
     const took = Date.now() - started;
     assert.ok(isError(result) && result.code === Status.DEADLINE_EXCEEDED, String(result));
     assert.ok(took >= 300 && took < 600, `took ${took} ms`);
@@ -124,9 +88,9 @@ describe('retry over real servers', () => {
   test("a caller's deadline shorter than the backoff: no retry, the failure comes back at once", async () => {
     const [s] = await start(1);
     s.behaviour = { failCode: Status.UNAVAILABLE };
-    const c = await client([s.address], [retry({ initialBackoffMs: 5_000, random: () => 1, budget: false })]);
+    const c = await readyClient([s.address], [retry({ initialBackoffMs: 5_000, random: () => 1, budget: false })]);
     const started = Date.now();
-    const result = await call(c, {}, { deadline: Date.now() + 1_000 });
+    const result = await outcome(c, {}, { deadline: Date.now() + 1_000 });
     assert.ok(Date.now() - started < 300);
     assert.ok(isError(result) && result.code === Status.UNAVAILABLE);
     assert.equal(s.total(), 1);
@@ -145,16 +109,16 @@ describe('retry over real servers', () => {
       },
     });
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-    closers.push(() => server.forceShutdown());
-    const c = await client([`127.0.0.1:${port}`], [retry({ maxAttempts: 2, budget: false, initialBackoffMs: 1 })]);
+    closeLater(() => server.forceShutdown());
+    const c = await readyClient([`127.0.0.1:${port}`], [retry({ maxAttempts: 2, budget: false, initialBackoffMs: 1 })]);
 
-    const stopped = await call(c);
+    const stopped = await outcome(c);
     assert.ok(isError(stopped) && stopped.code === Status.UNAVAILABLE);
     assert.equal(arrivals.length, 1, 'a negative pushback is not retried');
 
     pushback = '150';
     arrivals.length = 0;
-    await call(c);
+    await outcome(c);
     assert.equal(arrivals.length, 2);
     assert.ok(arrivals[1] - arrivals[0] >= 145, `waited ${arrivals[1] - arrivals[0]} ms`);
   });
@@ -162,7 +126,7 @@ describe('retry over real servers', () => {
   test('a cancelled call is not retried', async () => {
     const [s] = await start(1);
     s.behaviour = { delayMs: 100, failCode: Status.UNAVAILABLE };
-    const c = await client([s.address], [retry({ budget: false, initialBackoffMs: 1 })]);
+    const c = await readyClient([s.address], [retry({ budget: false, initialBackoffMs: 1 })]);
     const controller = new AbortController();
     const pending = new Promise<grpc.ServiceError | null>((resolve) => c.unary({}, new grpc.Metadata(), { signal: controller.signal }, (err: grpc.ServiceError | null) => resolve(err)));
     await eventually(() => s.total() === 1);
@@ -176,12 +140,12 @@ describe('retry over real servers', () => {
   test('with the default budget, a dead service sees about one attempt per call', async () => {
     const list = await start(3);
     for (const s of list) s.behaviour = { failCode: Status.UNAVAILABLE };
-    const c = await client(
+    const c = await readyClient(
       list.map((s) => s.address),
       [retry({ initialBackoffMs: 1 })],
     );
     const calls = 1_000;
-    for (let i = 0; i < calls; i += 50) await Promise.all(Array.from({ length: 50 }, () => call(c)));
+    for (let i = 0; i < calls; i += 50) await Promise.all(Array.from({ length: 50 }, () => outcome(c)));
     const attempts = list.reduce((n, s) => n + s.total(), 0);
     assert.ok(attempts / calls <= 1.1, `attempts ÷ calls = ${attempts / calls}`);
     assert.ok(attempts > calls, 'some retries before the budget ran out');
