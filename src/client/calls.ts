@@ -64,6 +64,8 @@ export type RealStream = EventEmitter & {
   end?(): void;
   pause?(): void;
   resume?(): void;
+  /** Readable streams: true once every message has been read out of it. */
+  readonly readableEnded?: boolean;
 };
 
 /** The user-facing side of a streaming call. */
@@ -137,7 +139,8 @@ function ignore(): void {}
 /** Readable side's end of call: end the data, then 'error' for a failure, then 'status' (grpc-js's order). */
 function finishReadable(stream: Readable, status: StatusObject): void {
   stream.push(null);
-  if (status.code !== Status.OK) stream.emit('error', serviceError(status));
+  // A stream the caller destroyed has been given up on: its failure is no news to anyone.
+  if (status.code !== Status.OK && !stream.destroyed) stream.emit('error', serviceError(status));
   stream.emit('status', status);
 }
 
@@ -246,11 +249,27 @@ const writing: ThisType<Bound> = {
   },
 };
 
+/** Destroying a stream (or breaking out of `for await` over it) before the call has ended cancels the call. */
+const cancelOnDestroy: ThisType<Bound> = {
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.binding.finished) this.ctx.abort(Status.CANCELLED);
+    callback(error);
+  },
+};
+
+/** The same for a client stream, which Node also destroys once the caller has ended it and every write has gone out. */
+const cancelOnEarlyDestroy: ThisType<Bound & Writable> = {
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.binding.finished && (error || !this.writableFinished)) this.ctx.abort(Status.CANCELLED);
+    callback(error);
+  },
+};
+
 // The classes extend three different Node streams, so the shared members are mixed in.
 for (const [target, parts] of [
-  [ServerStreamCall, [common, reading]],
-  [ClientStreamCall, [common, writing]],
-  [BidiStreamCall, [common, reading, writing]],
+  [ServerStreamCall, [common, reading, cancelOnDestroy]],
+  [ClientStreamCall, [common, writing, cancelOnEarlyDestroy]],
+  [BidiStreamCall, [common, reading, writing, cancelOnDestroy]],
 ] as const) {
   for (const part of parts) Object.defineProperties(target.prototype, Object.getOwnPropertyDescriptors(part));
 }

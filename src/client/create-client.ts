@@ -39,7 +39,7 @@ import { EndpointSet, type EndpointSetObserver } from './endpoint-set';
 import { resolveHealthCheckOptions, startHealthChecking, type HealthCheckOptions } from './health-check';
 import { silentLogger, type Logger } from './logger';
 import type { ClientView } from './view';
-import { attachStream, transport } from './transport';
+import { attachStream, timerDelay, transport } from './transport';
 
 /** How long a call without a deadline waits for a first resolution or a ready endpoint before failing UNAVAILABLE. */
 export const DEFAULT_PICK_TIMEOUT_MS = 10_000;
@@ -329,13 +329,26 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     return ctx;
   };
 
+  const asyncContext = (def: MethodDefinition<unknown, unknown>, request: unknown, opts: AsyncCallOptions) =>
+    context(def, request, opts.metadata ?? new Metadata(), {
+      ...opts.callOptions,
+      deadline: opts.deadline ?? opts.callOptions?.deadline,
+      hashKey: opts.hashKey,
+      signal: opts.signal,
+    });
+
+  /** Calls under way, so close() can cancel them: grpc-js lets calls on a closed channel run on. */
+  const live = new Set<CallContext>();
+
   const run = (ctx: CallContext, deliver: () => void, signal: AbortSignal | undefined) => {
+    live.add(ctx);
     let onAbort: (() => void) | undefined;
     if (signal) {
       if (signal.aborted) ctx.abort(Status.CANCELLED);
       else signal.addEventListener('abort', (onAbort = () => ctx.abort(Status.CANCELLED)), { once: true });
     }
     const done = () => {
+      live.delete(ctx);
       if (onAbort) signal!.removeEventListener('abort', onAbort);
       deliver();
     };
@@ -367,7 +380,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
         };
         asyncMethod = (request: unknown, opts: AsyncCallOptions = {}) =>
           new Promise((resolve, reject) => {
-            const ctx = context(def, request, opts.metadata ?? new Metadata(), { ...opts.callOptions, deadline: opts.deadline, hashKey: opts.hashKey, signal: opts.signal });
+            const ctx = asyncContext(def, request, opts);
             run(
               ctx,
               () => {
@@ -386,7 +399,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
           return startStream(ctx, new ServerStreamCall(ctx, def.responseDeserialize), args.options.signal);
         };
         asyncMethod = (request: unknown, opts: AsyncCallOptions = {}) => {
-          const ctx = context(def, request, opts.metadata ?? new Metadata(), { ...opts.callOptions, deadline: opts.deadline, hashKey: opts.hashKey, signal: opts.signal });
+          const ctx = asyncContext(def, request, opts);
           return startStream(ctx, new ServerStreamCall(ctx, def.responseDeserialize), opts.signal);
         };
         break;
@@ -399,7 +412,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
         };
         asyncMethod = (requests: Iterable<unknown> | AsyncIterable<unknown>, opts: AsyncCallOptions = {}) =>
           new Promise((resolve, reject) => {
-            const ctx = context(def, undefined, opts.metadata ?? new Metadata(), { ...opts.callOptions, deadline: opts.deadline, hashKey: opts.hashKey, signal: opts.signal });
+            const ctx = asyncContext(def, undefined, opts);
             const call = new ClientStreamCall(ctx, def.requestSerialize);
             startStream(ctx, call, opts.signal, (error, response) => (error ? reject(error) : resolve(response)));
             pump(requests, call);
@@ -412,7 +425,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
           return startStream(ctx, new BidiStreamCall(ctx, def.requestSerialize, def.responseDeserialize), args.options.signal);
         };
         asyncMethod = (requests: Iterable<unknown> | AsyncIterable<unknown>, opts: AsyncCallOptions = {}) => {
-          const ctx = context(def, undefined, opts.metadata ?? new Metadata(), { ...opts.callOptions, deadline: opts.deadline, hashKey: opts.hashKey, signal: opts.signal });
+          const ctx = asyncContext(def, undefined, opts);
           const call = new BidiStreamCall(ctx, def.requestSerialize, def.responseDeserialize);
           startStream(ctx, call, opts.signal);
           pump(requests, call);
@@ -447,15 +460,13 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
         if (set.isClosed) return callback(new Error(`client for "${chosen.service}" (${targetText}) is closed`));
         const left = until - now();
         if (left <= 0) return callback(new Error(`no endpoint of "${chosen.service}" (${targetText}) became ready before the deadline: ${set.unavailability().message}`));
-        let waiting = true;
         const again = () => {
-          if (!waiting) return;
-          waiting = false;
           clearTimeout(timer);
+          removeWaiter();
           check();
         };
-        const timer = setTimeout(again, left);
-        set.changed().then(again);
+        const timer = setTimeout(again, timerDelay(left));
+        const removeWaiter = set.onNextChange(again);
       };
       check();
     },
@@ -464,23 +475,45 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
       closed = true;
       stopWatch();
       for (const detach of detachers) detach();
+      for (const ctx of live) ctx.abort(Status.CANCELLED);
       set.close();
     },
   };
   return Object.assign(Object.create(null), methods, base) as LoadBalancedClient<T>;
 }
 
-/** Writes `requests` into a client stream, ending it after the last; stops at the first failure. */
+/**
+ * Writes `requests` into a client stream, ending it after the last. Stops pulling from the source
+ * as soon as the call has ended (a failure, a cancel): the iterator is closed, not drained.
+ */
 async function pump(requests: Iterable<unknown> | AsyncIterable<unknown>, call: ClientStreamCall | BidiStreamCall): Promise<void> {
+  let ended = false;
+  const onStatus = () => (ended = true);
+  call.once('status', onStatus);
   try {
     for await (const request of requests) {
-      if (!call.write(request)) await new Promise((resolve) => call.once('drain', resolve));
-      if (call.writableEnded || call.destroyed) return;
+      if (ended) return;
+      if (!call.write(request)) await drainOrEnd(call);
+      if (ended) return;
     }
     call.end();
   } catch {
     // The request source failed: the call cannot be completed, so it is cancelled, which the
     // caller sees as CANCELLED.
     call.cancel();
+  } finally {
+    call.off('status', onStatus);
   }
+}
+
+function drainOrEnd(call: ClientStreamCall | BidiStreamCall): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('status', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('status', done);
+  });
 }

@@ -54,7 +54,7 @@ export class EndpointSet implements ResolverListener {
   private readonly failing = new WeakSet<ClientEndpoint>();
   private readonly observers = new Set<EndpointSetObserver>();
   private picker: Picker<ClientEndpoint> | undefined;
-  private waiters: (() => void)[] = [];
+  private readonly waiters = new Set<() => void>();
   private batching = false;
   private dirty = false;
   private closed = false;
@@ -140,7 +140,7 @@ export class EndpointSet implements ResolverListener {
     });
     const list = [...valid.values()];
     this.options.logger.debug({ service: this.options.service, instances: list.length }, 'resolver update');
-    for (const observer of this.observers) observer.onResolved?.(list);
+    this.tell('onResolved', list);
     this.wake();
   }
 
@@ -186,12 +186,16 @@ export class EndpointSet implements ResolverListener {
     return { wait: connecting, message: `no ready endpoint for ${where}: ${endpoints.length} known, ${detail}${error}` };
   }
 
-  /** Resolves at the next change that might make a pick succeed (or fail for good). */
-  changed(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+  /**
+   * Calls `wake` once, at the next change that might make a pick succeed (or fail for good).
+   * Returns a function that cancels the wait, for a waiter whose deadline came first.
+   */
+  onNextChange(wake: () => void): () => void {
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
   }
 
-  /** Closes every channel. Calls in flight are cancelled by grpc-js. */
+  /** Closes every channel. The client cancels its calls in flight first. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -231,7 +235,7 @@ export class EndpointSet implements ResolverListener {
     }
     const endpoint = new ClientEndpoint(address, instance.weight, tags, instance.id, this.host);
     this.endpoints.set(address, endpoint);
-    for (const observer of this.observers) observer.onEndpointAdded?.(endpoint);
+    this.tell('onEndpointAdded', endpoint);
     this.markDirty();
   }
 
@@ -244,14 +248,14 @@ export class EndpointSet implements ResolverListener {
       this.failing.add(endpoint);
       this.options.resolveNow?.();
     }
-    for (const observer of this.observers) observer.onEndpointChanged?.(endpoint);
+    this.tell('onEndpointChanged', endpoint);
     this.wake();
   }
 
   private endpointClosed(endpoint: ClientEndpoint): void {
     this.draining.delete(endpoint);
     if (this.endpoints.get(endpoint.address) === endpoint) this.endpoints.delete(endpoint.address);
-    for (const observer of this.observers) observer.onEndpointRemoved?.(endpoint);
+    this.tell('onEndpointRemoved', endpoint);
   }
 
   private batch(fn: () => void): void {
@@ -282,20 +286,43 @@ export class EndpointSet implements ResolverListener {
       }
     }
     for (const endpoint of this.draining) this.inPicker.delete(endpoint);
-    this.picker = available.length > 0 ? this.options.balancer.build(available) : undefined;
+    if (available.length === 0) {
+      this.picker = undefined;
+      return;
+    }
+    try {
+      this.picker = this.options.balancer.build(available);
+    } catch (error) {
+      // A custom balancer that throws keeps the last picker rather than taking the client down
+      // from inside a connectivity callback.
+      this.options.logger.error({ service: this.options.service, balancer: this.options.balancer.name, err: String(error) }, 'balancer.build threw; keeping the previous picker');
+    }
+  }
+
+  /** Tells every observer; one that throws is logged and does not stop the others or the set. */
+  private tell<K extends keyof EndpointSetObserver>(event: K, arg: Parameters<NonNullable<EndpointSetObserver[K]>>[0]): void {
+    for (const observer of this.observers) {
+      const handler = observer[event] as ((value: typeof arg) => void) | undefined;
+      if (!handler) continue;
+      try {
+        handler.call(observer, arg);
+      } catch (error) {
+        this.options.logger.error({ service: this.options.service, event, err: String(error) }, 'endpoint observer threw');
+      }
+    }
   }
 
   private report(error: Error): void {
     this.lastError = error;
     this.options.logger.warn({ service: this.options.service, err: error.message }, 'resolver error; keeping the last good endpoints');
-    for (const observer of this.observers) observer.onResolveError?.(error);
+    this.tell('onResolveError', error);
   }
 
   private wake(): void {
-    if (this.waiters.length === 0) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
+    if (this.waiters.size === 0) return;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
   }
 }
 

@@ -64,16 +64,24 @@ async function waitForEndpoint(ctx: CallContext, set: EndpointSet, options: Tran
       return undefined;
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(deadline, waitUntil) - now);
+      const timer = setTimeout(done, timerDelay(Math.min(deadline, waitUntil) - now));
       const removeAbortHook = ctx.onAbort(done);
-      set.changed().then(done);
+      const removeWaiter = set.onNextChange(done);
       function done() {
         clearTimeout(timer);
         removeAbortHook();
+        removeWaiter();
         resolve();
       }
     });
   }
+}
+
+/** Node's timers hold at most 2^31-1 ms and fire at once beyond it; a longer wait is re-armed by the caller's loop. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function timerDelay(ms: number): number {
+  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms;
 }
 
 function attemptOptions(ctx: CallContext): CallOptions {
@@ -138,7 +146,19 @@ function send(ctx: CallContext, endpoint: ClientEndpoint, hooks: TransportOption
       ctx.attemptEndedAt = Date.now();
       // A stream's duration is not a latency sample; only its outcome counts.
       endpoint.end(ctx.status.code, proxy ? undefined : performance.now() - started);
-      resolve();
+      // Replies the caller has not read yet may still sit in the grpc-js stream (paused by
+      // backpressure): the call ends for the caller only once they have passed into the proxy.
+      if (proxy === undefined || ctx.type === 'client_stream' || call.readableEnded !== false || ctx.aborted) return resolve();
+      let removeAbortHook = (): void => undefined;
+      const passed = () => {
+        call.off('end', passed);
+        call.off('close', passed);
+        removeAbortHook();
+        resolve();
+      };
+      call.on('end', passed);
+      call.on('close', passed);
+      removeAbortHook = ctx.onAbort(passed);
     });
   });
 }
@@ -153,5 +173,6 @@ function outcome(ctx: CallContext, endpoint: ClientEndpoint, status: StatusObjec
   if (code === Status.CANCELLED && !ctx.aborted) {
     return { code: Status.UNAVAILABLE, details: `${details} (stream reset by ${endpoint.address})`, metadata };
   }
-  return { code, details, metadata };
+  // A ServiceError is a StatusObject too, but carries a stack: keep only the status.
+  return status instanceof Error ? { code, details, metadata } : status;
 }

@@ -362,26 +362,34 @@ class EndpointBreakers implements BreakerSet {
 
   wrap(next: Next): Next {
     return async (ctx) => {
-      await next(ctx);
-      const endpoint = ctx.endpoint as ClientEndpoint | undefined;
-      const status = ctx.status;
-      // Only while probes are out is there a probe to look for: a counter spares the lookup.
-      let probe = false;
-      if (this.probesOut > 0) {
-        const probed = this.probing.get(ctx);
-        if (probed !== undefined) {
-          this.probing.delete(ctx);
-          this.probesOut--;
-          probe = probed === endpoint && status !== undefined;
-          // The probe ended without an answer to judge: free its slot.
-          if (!probe) this.probeEnded(this.breakers.get(probed), probed);
-        }
+      try {
+        await next(ctx);
+      } finally {
+        this.settle(ctx);
       }
-      if (endpoint === undefined || status === undefined) return;
-      let breaker = this.breakers.get(endpoint);
-      if (breaker === undefined) this.breakers.set(endpoint, (breaker = new Breaker(this.config, endpoint.address, ctx.service, ctx.target)));
-      this.record(ctx, endpoint, breaker, status.code, probe);
     };
+  }
+
+  /** After an attempt, also one that threw: frees its probe slot and records its outcome. */
+  private settle(ctx: CallContext): void {
+    const endpoint = ctx.endpoint as ClientEndpoint | undefined;
+    const status = ctx.status;
+    // Only while probes are out is there a probe to look for: a counter spares the lookup.
+    let probe = false;
+    if (this.probesOut > 0) {
+      const probed = this.probing.get(ctx);
+      if (probed !== undefined) {
+        this.probing.delete(ctx);
+        this.probesOut--;
+        probe = probed === endpoint && status !== undefined;
+        // The probe ended without an answer to judge: free its slot.
+        if (!probe) this.probeEnded(this.breakers.get(probed), probed);
+      }
+    }
+    if (endpoint === undefined || status === undefined) return;
+    let breaker = this.breakers.get(endpoint);
+    if (breaker === undefined) this.breakers.set(endpoint, (breaker = new Breaker(this.config, endpoint.address, ctx.service, ctx.target)));
+    this.record(ctx, endpoint, breaker, status.code, probe);
   }
 
   /** The pick of an attempt, before it is sent: a half-open endpoint's pick is a probe. */
@@ -543,9 +551,12 @@ class ServiceBreakers implements BreakerSet {
         }
         probe = true;
       }
-      await next(ctx);
+      try {
+        await next(ctx);
+      } finally {
+        if (probe && breaker.probes > 0) breaker.probes--;
+      }
       const status = ctx.status;
-      if (probe && breaker.probes > 0) breaker.probes--;
       if (status === undefined) return;
       const code = status.code;
       if (code === Status.CANCELLED) return;

@@ -136,7 +136,9 @@ class WakeQueue {
   private arm(at: number): void {
     this.armed = true;
     const wait = at - this.now();
-    this.timers.setTimeout(this.fire, wait > 0 ? wait : 0);
+    const handle = this.timers.setTimeout(this.fire, wait > 0 ? wait : 0) as { unref?: () => void } | undefined;
+    // The calls in flight keep the process alive; finished calls waiting here to be dropped must not.
+    handle?.unref?.();
   }
 
   private drain(): void {
