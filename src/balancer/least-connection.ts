@@ -19,7 +19,7 @@ export const DEFAULT_CHOICE_COUNT = 2;
 export const DEFAULT_FULL_SCAN_THRESHOLD = 4;
 
 /** More choices than this approach a scan's cost without its exactness. */
-const MAX_CHOICE_COUNT = 64;
+export const MAX_CHOICE_COUNT = 64;
 
 /**
  * Least connection: the call goes to the endpoint with the fewest calls in flight relative to

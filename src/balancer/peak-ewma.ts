@@ -8,7 +8,7 @@ import {
   numberOption,
   randomOption,
 } from './common';
-import { DEFAULT_CHOICE_COUNT, DEFAULT_FULL_SCAN_THRESHOLD } from './least-connection';
+import { DEFAULT_CHOICE_COUNT, DEFAULT_FULL_SCAN_THRESHOLD, MAX_CHOICE_COUNT } from './least-connection';
 import type { Balancer, Endpoint, Picker } from './types';
 
 /** Options of peakEwma(). */
@@ -33,8 +33,6 @@ export interface PeakEwmaOptions {
  */
 const MIN_LATENCY_MS = 0.01;
 
-/** More choices than this approach a scan's cost without its exactness. */
-const MAX_CHOICE_COUNT = 64;
 
 /**
  * Peak EWMA (Finagle, Linkerd): the call goes to the endpoint with the lowest expected wait,

@@ -30,8 +30,8 @@ export function transport(set: EndpointSet, options: TransportOptions): Next {
   return (ctx) => {
     ctx.resetOutcome();
     const endpoint = ctx.aborted ? undefined : set.pick(ctx);
-    if (endpoint) return send(ctx, endpoint, options.picked);
-    return waitForEndpoint(ctx, set, options).then((picked) => (picked ? send(ctx, picked, options.picked) : undefined));
+    if (endpoint) return send(ctx, endpoint, options);
+    return waitForEndpoint(ctx, set, options).then((picked) => (picked ? send(ctx, picked, options) : undefined));
   };
 }
 
@@ -89,7 +89,7 @@ function attemptOptions(ctx: CallContext): CallOptions {
   return deadline === Infinity ? ctx.callOptions : { ...ctx.callOptions, deadline };
 }
 
-function send(ctx: CallContext, endpoint: ClientEndpoint, hooks: TransportOptions['picked']): Promise<void> {
+function send(ctx: CallContext, endpoint: ClientEndpoint, { picked: hooks, now }: TransportOptions): Promise<void> {
   let proxy: StreamProxy | undefined;
   if (ctx.type !== 'unary') {
     proxy = (ctx as WithProxy)[STREAM_PROXY];
@@ -105,7 +105,7 @@ function send(ctx: CallContext, endpoint: ClientEndpoint, hooks: TransportOption
   }
   ctx.endpoint = endpoint;
   ctx.tried.add(endpoint.address);
-  ctx.attemptStartedAt = Date.now();
+  ctx.attemptStartedAt = now();
   for (let i = 0; i < hooks.length; i++) hooks[i](ctx, endpoint);
   return new Promise((resolve) => {
     const { definition: def, metadata } = ctx;
@@ -143,7 +143,7 @@ function send(ctx: CallContext, endpoint: ClientEndpoint, hooks: TransportOption
       // The callback's error is the truth: grpc-js turns an OK status without a message into one.
       ctx.status = outcome(ctx, endpoint, error ?? status);
       ctx.response = response;
-      ctx.attemptEndedAt = Date.now();
+      ctx.attemptEndedAt = now();
       // A stream's duration is not a latency sample; only its outcome counts.
       endpoint.end(ctx.status.code, proxy ? undefined : performance.now() - started);
       // Replies the caller has not read yet may still sit in the grpc-js stream (paused by
