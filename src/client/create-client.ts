@@ -236,6 +236,12 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
   const healthCheck = options.healthCheck === undefined ? undefined : resolveHealthCheckOptions(options.healthCheck);
   if (!balancer || typeof balancer.build !== 'function') throw new TypeError('createClient: options.balancer must be a Balancer (an object with build())');
   if (!Array.isArray(middleware)) throw new TypeError('createClient: options.middleware must be an array');
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof logger?.[level] !== 'function') throw new TypeError(`createClient: options.logger must have a ${level}(fields, message) method, like a pino logger`);
+  }
+  for (const [name, fn] of [['now', now], ['random', random]] as const) {
+    if (typeof fn !== 'function') throw new TypeError(`createClient: options.${name} must be a function`);
+  }
   if (tlsServerName !== undefined && (typeof tlsServerName !== 'string' || tlsServerName.length === 0)) {
     throw new TypeError('createClient: options.tlsServerName must be a non-empty host name');
   }

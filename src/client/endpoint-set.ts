@@ -1,4 +1,5 @@
 import type { Client } from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
 import type { Balancer, PickInfo, Picker } from '../balancer/types';
 import { parseAddress } from '../resolver/address';
 import type { Instance, ResolverListener } from '../resolver/types';
@@ -42,6 +43,9 @@ export interface Unavailability {
 
 const DEFAULT_WEIGHT = 1;
 
+/** Rebuilds are spaced at least this many times their own duration apart: at most ~10 % of the time goes to them. */
+const REBUILD_COST_FACTOR = 10;
+
 /**
  * The live endpoints of one service: one grpc-js channel per address, kept in step with the
  * resolver, and the picker built over the ones that are available.
@@ -57,6 +61,9 @@ export class EndpointSet implements ResolverListener {
   private readonly waiters = new Set<() => void>();
   private batching = false;
   private dirty = false;
+  private rebuildTimer: NodeJS.Timeout | undefined = undefined;
+  private lastBuildEnd = 0;
+  private lastBuildMs = 0;
   private closed = false;
   private readonly host: EndpointHost;
 
@@ -80,6 +87,12 @@ export class EndpointSet implements ResolverListener {
 
   /** Picks an available endpoint, or undefined when none is. */
   pick(info: PickInfo): ClientEndpoint | undefined {
+    const endpoint = this.picker?.pick(info);
+    if (endpoint !== undefined ? endpoint.available : !this.dirty) return endpoint;
+    // The picker is behind (rebuilds may be held back, see markDirty): it returned an endpoint
+    // that has since become unavailable, or nothing while one may have become available.
+    // Rebuild now, so no call goes to the wrong one or waits for nothing.
+    this.rebuild();
     return this.picker?.pick(info);
   }
 
@@ -200,6 +213,7 @@ export class EndpointSet implements ResolverListener {
     if (this.closed) return;
     this.closed = true;
     this.picker = undefined;
+    if (this.rebuildTimer) clearTimeout(this.rebuildTimer);
     for (const endpoint of this.all()) endpoint.shutdown();
     this.endpoints.clear();
     this.draining.clear();
@@ -268,14 +282,43 @@ export class EndpointSet implements ResolverListener {
     if (this.dirty) this.rebuild();
   }
 
+  /**
+   * A rebuild is due. It runs at once unless the last one was very recent, in which case it is
+   * held back so that rebuilds take at most a tenth of the time (a consistent-hash ring over
+   * thousands of endpoints takes tens of milliseconds to build, and each of them connecting
+   * changes the set). A held-back rebuild only delays new endpoints: pick() never returns one
+   * that has become unavailable.
+   */
   private markDirty(): void {
     this.dirty = true;
-    if (!this.batching) this.rebuild();
+    if (this.batching || this.rebuildTimer) return;
+    const wait = this.lastBuildEnd + this.lastBuildMs * REBUILD_COST_FACTOR - performance.now();
+    if (wait <= 0) {
+      this.rebuild();
+      return;
+    }
+    this.rebuildTimer = setTimeout(() => {
+      this.rebuildTimer = undefined;
+      if (this.dirty) this.rebuild();
+    }, wait);
+    this.rebuildTimer.unref();
   }
 
   private rebuild(): void {
     this.dirty = false;
+    if (this.rebuildTimer) {
+      clearTimeout(this.rebuildTimer);
+      this.rebuildTimer = undefined;
+    }
     if (this.closed) return;
+    const started = performance.now();
+    this.buildPicker();
+    this.lastBuildEnd = performance.now();
+    this.lastBuildMs = this.lastBuildEnd - started;
+    this.wake();
+  }
+
+  private buildPicker(): void {
     const available: ClientEndpoint[] = [];
     for (const endpoint of this.endpoints.values()) {
       if (endpoint.available) {

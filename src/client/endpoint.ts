@@ -97,6 +97,7 @@ export class ClientEndpoint implements Endpoint {
   private lastSampleAt = 0;
   /** Latency average as of `latencyAt`; negative before the first sample. */
   private latencyAverage = -1;
+  private latencySamples = 0;
   private latencyAt = 0;
   private grpcState: EndpointState = 'idle';
   private timedOut = false;
@@ -206,12 +207,16 @@ export class ClientEndpoint implements Endpoint {
       const average = this.latencyAverage;
       if (average < 0) {
         this.latencyAverage = latencyMs;
+        this.latencySamples = 1;
       } else {
         // Weights by time since the last sample, not per call, so the average means the same at
-        // 10 and 10,000 calls per second; after a long gap the new sample simply takes over.
+        // 10 and 10,000 calls per second; after a long gap the new sample simply takes over. Early
+        // on, each sample counts at least as much as in a plain mean of all so far, so the first
+        // replies of a fresh process (slow while the JIT warms up) do not linger for seconds.
         const gap = Math.max(now - this.latencyAt, 0);
         const tau = latencyMs > average ? LATENCY_RISE_MS : LATENCY_DECAY_MS;
-        this.latencyAverage = average + (latencyMs - average) * (1 - Math.exp(-gap / tau));
+        const weight = Math.max(1 - Math.exp(-gap / tau), 1 / ++this.latencySamples);
+        this.latencyAverage = average + (latencyMs - average) * weight;
       }
       this.latencyAt = now;
     }

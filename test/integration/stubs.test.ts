@@ -143,6 +143,10 @@ describe('stub validation', () => {
     assert.throws(() => createClient(protoLoaderEcho, {} as never), /give options.target/);
     assert.throws(() => createClient(protoLoaderEcho, { target: 'static:///127.0.0.1:1', connectTimeoutMs: -1 }), /options.connectTimeoutMs must be a number > 0/);
     assert.throws(() => createClient(protoLoaderEcho, { target: 'nope:///x' }), /unknown scheme "nope"/);
+    assert.throws(() => createClient(protoLoaderEcho, { target: 'static:///127.0.0.1:1', logger: { info() {} } as never }), /options.logger must have a debug/);
+    assert.throws(() => createClient(protoLoaderEcho, { target: 'static:///127.0.0.1:1', middleware: {} as never }), /options.middleware must be an array/);
+    assert.throws(() => createClient(protoLoaderEcho, { target: 'static:///127.0.0.1:1', tlsServerName: '' }), /options.tlsServerName/);
+    assert.throws(() => createClient(protoLoaderEcho, { target: 'static:///127.0.0.1:1', balancer: {} as never }), /options.balancer must be a Balancer/);
   });
 
   test('bad call arguments throw like grpc-js does', () => {

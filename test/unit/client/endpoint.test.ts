@@ -30,6 +30,8 @@ describe('ClientEndpoint stats', () => {
     };
     sample(2, 0);
     assert.equal(ep.latencyEwmaMs, 2);
+    // Past the early phase, in which every sample counts as in a plain mean.
+    for (let i = 0; i < 2 * LATENCY_DECAY_MS; i++) sample(2, 1);
     // Replies slow to 30 ms, one a millisecond: after one rise time the average has gone most of the way.
     for (let i = 0; i < LATENCY_RISE_MS; i++) sample(30, 1);
     const risen = ep.latencyEwmaMs!;
@@ -42,6 +44,20 @@ describe('ClientEndpoint stats', () => {
     const settled = ep.latencyEwmaMs!;
     sample(200, 1);
     assert.ok(ep.latencyEwmaMs! - settled < 2, `one 200 ms spike moved it by ${ep.latencyEwmaMs! - settled}`);
+    ep.shutdown();
+  });
+
+  test('latency: a slow first reply does not linger once fast ones follow', () => {
+    const now = { t: 0 };
+    const { ep } = endpoint(now);
+    ep.begin();
+    ep.end(grpc.status.OK, 80);
+    for (let i = 0; i < 40; i++) {
+      now.t += 1;
+      ep.begin();
+      ep.end(grpc.status.OK, 1);
+    }
+    assert.ok(ep.latencyEwmaMs! < 3, `after 40 fast replies: ${ep.latencyEwmaMs}`);
     ep.shutdown();
   });
 
