@@ -2,7 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { createClient, memoryResolver, type Middleware } from '../../src';
+import { performance } from 'node:perf_hooks';
+import { createClient, memoryResolver, weightedRoundRobin, type Balancer, type ClientEndpoint, type Middleware } from '../../src';
 import { eventually, outcome, sleep, spread, testBed, unary, type Echo } from '../helpers/calls';
 import { EchoClient, startEchoServer, type EchoReply, type EchoServer } from '../helpers/echo-server';
 
@@ -121,6 +122,37 @@ describe('createClient over real servers', () => {
     await eventually(() => asked.length > 0);
     assert.deepEqual(asked, ['echo']);
     assert.equal(c.endpoints()[0].state, 'transient_failure');
+  });
+
+  test('with picker rebuilds held back (a slow balancer), no call goes to an endpoint that left the picker', async () => {
+    const [a, b] = await start(2);
+    const inner = weightedRoundRobin();
+    let builds = 0;
+    const slow: Balancer = {
+      name: 'slow',
+      build(endpoints) {
+        builds++;
+        const until = performance.now() + 20;
+        while (performance.now() < until); // a build this slow spaces rebuilds ~200 ms apart
+        return inner.build(endpoints);
+      },
+    };
+    const live: ClientEndpoint[] = [];
+    const registry = memoryResolver();
+    const c = client({ resolver: registry, service: 'echo', balancer: slow });
+    c.observe({ onEndpointAdded: (e) => live.push(e) });
+    registry.set('echo', [a.address, b.address]);
+    await eventually(() => c.endpoints().filter((e) => e.available).length === 2);
+    await spread(c, 4);
+    const before = builds;
+    const ejected = live.find((e) => e.address === a.address)!;
+    ejected.setEjected(true);
+    ejected.setEjected(false);
+    ejected.setEjected(true); // the second change falls inside the hold-back window
+    a.resetCounts();
+    assert.deepEqual(await spread(c, 10), { s1: 10 });
+    assert.equal(a.total(), 0);
+    assert.ok(builds - before <= 3, `${builds - before} rebuilds`);
   });
 
   test('calls made before the first resolution wait for it', async () => {
