@@ -2,9 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { HealthImplementation } from 'grpc-health-check';
 import { createClient } from '../../src';
-import { consulRegistry, type ConsulRegistry } from '../../src/registry';
-// Registers the consul:// scheme.
-import '../../src/resolver/consul';
+import { consulRegistry, type ConsulRegistry } from '../../src';
 import { startConsul, type ConsulAgent } from '../helpers/consul-agent';
 import { eventually, sleep, unary, type Echo } from '../helpers/calls';
 import { EchoClient, startEchoServer, type EchoServer } from '../helpers/echo-server';
@@ -79,5 +77,42 @@ describe('createClient over consul:// with three registered servers', () => {
     assert.ok(calls.filter((call) => call.startedAt < deregisteredAt && call.server === 's0').length > 0, 's0 did serve before');
     assert.ok(calls.filter((call) => call.startedAt > deregisteredAt + STOP_BOUND_MS).length > 50, 'traffic went on');
     assert.deepEqual(failures, [], 'no call failed while the instance left');
+  });
+
+  test('the agent killed under load: no call fails; after a restart the watch resumes and follows Consul again', async (t) => {
+    const c = client!;
+    // The first test took s0 out; the client balances over s1 and s2.
+    await eventually(() => c.endpoints().filter((e) => e.available).length === 2, 5_000, 'two endpoints');
+    const calls: { server: string; startedAt: number }[] = [];
+    const failures: Error[] = [];
+    let running = true;
+    const caller = async () => {
+      while (running) {
+        const startedAt = Date.now();
+        try {
+          calls.push({ server: (await unary(c, { message: 'load' })).server, startedAt });
+        } catch (error) {
+          failures.push(error as Error);
+        }
+      }
+    };
+    const callers = [caller(), caller(), caller(), caller()];
+    await sleep(200);
+    await agent.kill();
+    await sleep(1_000);
+    const whileDown = calls.length;
+    await agent.restart();
+    // A dev agent restarts empty: register s2 alone; the client must follow the new list.
+    const restartedAt = Date.now();
+    await registry.register({ name: 'echo', address: '127.0.0.1', port: servers[2].port, weight: 1, check: { type: 'grpc', interval: '1s' } });
+    await eventually(() => c.endpoints().length === 1, 10_000, 'the list after the restart');
+    const followedAt = Date.now();
+    t.diagnostic(`agent restarted → client followed the new list in ${followedAt - restartedAt} ms`);
+    await sleep(200);
+    running = false;
+    await Promise.all(callers);
+    assert.deepEqual(failures, [], 'no call failed while Consul was down or restarting');
+    assert.ok(whileDown > 50, `calls went on while Consul was down (${whileDown})`);
+    assert.ok(calls.filter((call) => call.startedAt > followedAt).every((call) => call.server === 's2'), 'only s2 after the restart');
   });
 });
