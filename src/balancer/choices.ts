@@ -1,5 +1,25 @@
-import { AliasTable, hasExclusions } from './common';
+import { AliasTable, hasExclusions, integerOption } from './common';
 import type { Endpoint, PickInfo, Picker } from './types';
+
+/** Two choices already take the maximum load from O(log n) to O(log log n); more add little (Envoy's default too). */
+export const DEFAULT_CHOICE_COUNT = 2;
+
+/** Up to 4 endpoints, a scan costs about what two random draws do, and always finds the least loaded. */
+export const DEFAULT_FULL_SCAN_THRESHOLD = 4;
+
+/** More choices than this approach a scan's cost without its exactness. */
+export const MAX_CHOICE_COUNT = 64;
+
+/** The options least connection and peak EWMA share, checked and defaulted. */
+export function choiceOptions(
+  factory: string,
+  options: { choiceCount?: number; fullScanThreshold?: number } | undefined,
+): { choiceCount: number; fullScanThreshold: number } {
+  return {
+    choiceCount: integerOption(factory, 'choiceCount', options?.choiceCount, DEFAULT_CHOICE_COUNT, 1, MAX_CHOICE_COUNT),
+    fullScanThreshold: integerOption(factory, 'fullScanThreshold', options?.fullScanThreshold, DEFAULT_FULL_SCAN_THRESHOLD, 0, Number.MAX_SAFE_INTEGER),
+  };
+}
 
 /**
  * Draws per choice before giving up on finding an endpoint the call has not tried: with half

@@ -1,5 +1,5 @@
-import { BestOfChoicesPicker } from './choices';
-import { EMPTY_PICKER, SinglePicker, checkOptionsObject, integerOption, liveEndpoints, randomOption } from './common';
+import { BestOfChoicesPicker, choiceOptions } from './choices';
+import { EMPTY_PICKER, SinglePicker, checkOptionsObject, liveEndpoints, randomOption } from './common';
 import type { Balancer, Endpoint, Picker } from './types';
 
 /** Options of leastConnection(). */
@@ -12,14 +12,6 @@ export interface LeastConnectionOptions {
   random?: () => number;
 }
 
-/** Two choices already take the maximum load from O(log n) to O(log log n); more add little (Envoy's default too). */
-export const DEFAULT_CHOICE_COUNT = 2;
-
-/** Up to 4 endpoints, a scan costs about what two random draws do, and always finds the least loaded. */
-export const DEFAULT_FULL_SCAN_THRESHOLD = 4;
-
-/** More choices than this approach a scan's cost without its exactness. */
-export const MAX_CHOICE_COUNT = 64;
 
 /**
  * Least connection: the call goes to the endpoint with the fewest calls in flight relative to
@@ -37,15 +29,7 @@ export const MAX_CHOICE_COUNT = 64;
 export function leastConnection(options?: LeastConnectionOptions): Balancer {
   const factory = 'leastConnection';
   checkOptionsObject(factory, options);
-  const choiceCount = integerOption(factory, 'choiceCount', options?.choiceCount, DEFAULT_CHOICE_COUNT, 1, MAX_CHOICE_COUNT);
-  const fullScanThreshold = integerOption(
-    factory,
-    'fullScanThreshold',
-    options?.fullScanThreshold,
-    DEFAULT_FULL_SCAN_THRESHOLD,
-    0,
-    Number.MAX_SAFE_INTEGER,
-  );
+  const { choiceCount, fullScanThreshold } = choiceOptions(factory, options);
   const random = randomOption(factory, options?.random);
   return Object.freeze({
     name: 'least_connection',

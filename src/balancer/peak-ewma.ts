@@ -1,14 +1,12 @@
-import { BestOfChoicesPicker } from './choices';
+import { BestOfChoicesPicker, choiceOptions } from './choices';
 import {
   EMPTY_PICKER,
   SinglePicker,
   checkOptionsObject,
-  integerOption,
   liveEndpoints,
   numberOption,
   randomOption,
 } from './common';
-import { DEFAULT_CHOICE_COUNT, DEFAULT_FULL_SCAN_THRESHOLD, MAX_CHOICE_COUNT } from './least-connection';
 import type { Balancer, Endpoint, Picker } from './types';
 
 /** Options of peakEwma(). */
@@ -51,15 +49,7 @@ const MIN_LATENCY_MS = 0.01;
 export function peakEwma(options?: PeakEwmaOptions): Balancer {
   const factory = 'peakEwma';
   checkOptionsObject(factory, options);
-  const choiceCount = integerOption(factory, 'choiceCount', options?.choiceCount, DEFAULT_CHOICE_COUNT, 1, MAX_CHOICE_COUNT);
-  const fullScanThreshold = integerOption(
-    factory,
-    'fullScanThreshold',
-    options?.fullScanThreshold,
-    DEFAULT_FULL_SCAN_THRESHOLD,
-    0,
-    Number.MAX_SAFE_INTEGER,
-  );
+  const { choiceCount, fullScanThreshold } = choiceOptions(factory, options);
   const unknownLatencyMs = numberOption(factory, 'unknownLatencyMs', options?.unknownLatencyMs, 0, false) ?? -1;
   const random = randomOption(factory, options?.random);
   return Object.freeze({

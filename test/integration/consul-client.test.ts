@@ -10,6 +10,32 @@ import { EchoClient, startEchoServer, type EchoServer } from '../helpers/echo-se
 /** The bound between Consul dropping an instance and the client no longer sending it calls. */
 const STOP_BOUND_MS = 200;
 
+/** Four callers calling one after another until stopped: which server answered each call, and the failures. */
+function steadyLoad(c: Echo) {
+  const calls: { server: string; startedAt: number }[] = [];
+  const failures: Error[] = [];
+  let running = true;
+  const caller = async () => {
+    while (running) {
+      const startedAt = Date.now();
+      try {
+        calls.push({ server: (await unary(c, { message: 'load' })).server, startedAt });
+      } catch (error) {
+        failures.push(error as Error);
+      }
+    }
+  };
+  const callers = [caller(), caller(), caller(), caller()];
+  return {
+    calls,
+    failures,
+    stop: async () => {
+      running = false;
+      await Promise.all(callers);
+    },
+  };
+}
+
 describe('createClient over consul:// with three registered servers', () => {
   let agent: ConsulAgent;
   let registry: ConsulRegistry;
@@ -49,27 +75,12 @@ describe('createClient over consul:// with three registered servers', () => {
     assert.ok(Math.abs(counts.s0 - 100) <= 10 && Math.abs(counts.s1 - 200) <= 10 && Math.abs(counts.s2 - 300) <= 10, JSON.stringify(counts));
 
     // Steady traffic from four concurrent callers; s0 leaves Consul in the middle.
-    const calls: { server: string; startedAt: number }[] = [];
-    const failures: Error[] = [];
-    let running = true;
-    const caller = async () => {
-      while (running) {
-        const startedAt = Date.now();
-        try {
-          const reply = await unary(c, { message: 'load' });
-          calls.push({ server: reply.server, startedAt });
-        } catch (error) {
-          failures.push(error as Error);
-        }
-      }
-    };
-    const callers = [caller(), caller(), caller(), caller()];
+    const { calls, failures, stop } = steadyLoad(c);
     await sleep(300);
     const deregisteredAt = Date.now();
     await registry.deregister(`echo-127.0.0.1-${servers[0].port}`);
     await sleep(700);
-    running = false;
-    await Promise.all(callers);
+    await stop();
 
     const lastToS0 = Math.max(...calls.filter((call) => call.server === 's0').map((call) => call.startedAt));
     t.diagnostic(`last call started towards s0: ${lastToS0 - deregisteredAt} ms after the deregister request was sent`);
@@ -83,20 +94,7 @@ describe('createClient over consul:// with three registered servers', () => {
     const c = client!;
     // The first test took s0 out; the client balances over s1 and s2.
     await eventually(() => c.endpoints().filter((e) => e.available).length === 2, 5_000, 'two endpoints');
-    const calls: { server: string; startedAt: number }[] = [];
-    const failures: Error[] = [];
-    let running = true;
-    const caller = async () => {
-      while (running) {
-        const startedAt = Date.now();
-        try {
-          calls.push({ server: (await unary(c, { message: 'load' })).server, startedAt });
-        } catch (error) {
-          failures.push(error as Error);
-        }
-      }
-    };
-    const callers = [caller(), caller(), caller(), caller()];
+    const { calls, failures, stop } = steadyLoad(c);
     await sleep(200);
     await agent.kill();
     await sleep(1_000);
@@ -109,8 +107,7 @@ describe('createClient over consul:// with three registered servers', () => {
     const followedAt = Date.now();
     t.diagnostic(`agent restarted → client followed the new list in ${followedAt - restartedAt} ms`);
     await sleep(200);
-    running = false;
-    await Promise.all(callers);
+    await stop();
     assert.deepEqual(failures, [], 'no call failed while Consul was down or restarting');
     assert.ok(whileDown > 50, `calls went on while Consul was down (${whileDown})`);
     assert.ok(calls.filter((call) => call.startedAt > followedAt).every((call) => call.server === 's2'), 'only s2 after the restart');
