@@ -3,7 +3,7 @@
 // at the same concurrency, in one run. Rounds alternate between the two so machine noise hits
 // both alike; the medians of the rounds are compared.
 //
-//   npx tsx bench/e2e.ts [--seconds 3] [--rounds 5] [--concurrency 64]
+//   npm run bench -- e2e [--seconds 3] [--rounds 5] [--concurrency 64]
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { createClient } from '../src';

@@ -8,7 +8,7 @@
 // Servers run in this process: one of them must be killed on cue, and the attempts are counted
 // where they arrive.
 //
-//   npx tsx bench/failover.ts [--seconds 4] [--concurrency 32]
+//   npm run bench -- failover [--seconds 4] [--concurrency 32]
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { createClient, type LoadBalancedClientBase } from '../src';

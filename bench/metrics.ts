@@ -7,7 +7,7 @@
 // Then the middleware alone: the same chains over a transport that answers at once, which shows
 // the nanoseconds per call that the end-to-end ratio hides in its noise.
 //
-//   npx tsx bench/metrics.ts [--seconds 3] [--rounds 5] [--concurrency 64]
+//   npm run bench -- metrics [--seconds 3] [--rounds 5] [--concurrency 64]
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';

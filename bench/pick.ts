@@ -1,7 +1,7 @@
 /**
  * Cost and quality of the balancers' pickers, on plain endpoint objects.
  *
- *   node --expose-gc --import tsx bench/pick.ts
+ *   npm run bench -- pick          (compiled, with --expose-gc)
  *
  * --expose-gc lets the heap figures start from a collected heap; without it (`npx tsx
  * bench/pick.ts`) they are still printed, marked as rough. Takes about 20 s.

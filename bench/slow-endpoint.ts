@@ -4,7 +4,7 @@
 // done), and closed loop at a fixed concurrency pushing the client to its limit.
 // Goal: p99 under leastConnection and peakEwma at most 0.25 of round robin's.
 //
-//   npx tsx bench/slow-endpoint.ts [--seconds 4] [--rate 1000] [--concurrency 16]
+//   npm run bench -- slow-endpoint [--seconds 4] [--rate 1000] [--concurrency 16]
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { createClient, leastConnection, peakEwma, weightedRoundRobin, type Balancer } from '../src';

@@ -5,8 +5,10 @@ import type { Behaviour } from '../../test/helpers/echo-server';
 
 /** Starts echo servers in a child process; resolves with their addresses and a stop function. */
 export async function startServerProcess(count: number, behaviours: Behaviour[] = []): Promise<{ addresses: string[]; stop(): void }> {
-  const child: ChildProcess = fork(join(__dirname, 'echo-servers.ts'), [String(count), JSON.stringify(behaviours)], {
-    execArgv: ['--import', 'tsx'],
+  // Compiled (npm run bench) or run from source with tsx: the servers' script is the same kind.
+  const compiled = __filename.endsWith('.js');
+  const child: ChildProcess = fork(join(__dirname, compiled ? 'echo-servers.js' : 'echo-servers.ts'), [String(count), JSON.stringify(behaviours)], {
+    execArgv: compiled ? [] : ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const addresses = await new Promise<string[]>((resolve, reject) => {
