@@ -40,6 +40,7 @@ import { resolveHealthCheckOptions, startHealthChecking, type HealthCheckOptions
 import { silentLogger, type Logger } from './logger';
 import type { ClientView } from './view';
 import { attachStream, timerDelay, transport } from './transport';
+import { asError } from '../resolver/listener';
 
 /** How long a call without a deadline waits for a first resolution or a ready endpoint before failing UNAVAILABLE. */
 export const DEFAULT_PICK_TIMEOUT_MS = 10_000;
@@ -307,7 +308,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     stopWatch = chosen.resolver.watch(chosen.service, set);
   } catch (error) {
     // A resolver that throws breaks its contract; the calls still get a clear answer.
-    set.onError(error instanceof Error ? error : new Error(String(error)));
+    set.onError(asError(error));
     stopWatch = () => undefined;
   }
 

@@ -5,6 +5,7 @@ import { parseAddress } from '../resolver/address';
 import type { Instance, ResolverListener } from '../resolver/types';
 import { ClientEndpoint, type EndpointHost, type EndpointInfo } from './endpoint';
 import type { Logger } from './logger';
+import { asError } from '../resolver/listener';
 
 /** Follows what happens to an endpoint set: for metrics, health checking and tests. */
 export interface EndpointSetObserver {
@@ -160,7 +161,7 @@ export class EndpointSet implements ResolverListener {
   onError(error: Error): void {
     if (this.closed) return;
     this.resolved = true;
-    this.report(error instanceof Error ? error : new Error(String(error)));
+    this.report(asError(error));
     this.wake();
   }
 

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { ConsulError, ConsulHttp, type ConsulConnectionOptions } from '../resolver/consul';
 import { formatAddress } from '../resolver/address';
+import { asError } from '../resolver/listener';
 
 /** A duration: milliseconds, or a Go duration string as Consul writes them ("10s", "1m30s"). */
 export type Duration = number | string;
@@ -309,7 +310,7 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
   const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
   const report = (error: unknown) => {
     try {
-      onError(error instanceof Error ? error : new Error(String(error)));
+      onError(asError(error));
     } catch {
       // A throwing error handler must not take heartbeats or shutdown down with it.
     }

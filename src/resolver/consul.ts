@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { formatAddress, parseAddress } from './address';
 import { registerResolverScheme } from './target';
 import type { Instance, Resolver, ResolverListener } from './types';
+import { watchReporter } from './listener';
 
 // The HTTP calls to Consul are made here with node:http rather than through the `consul` npm
 // client: that client drops `Weights` when registering, cannot abort an in-flight blocking query
@@ -466,14 +467,7 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
   function watch(service: string, listener: ResolverListener): () => void {
     const controller = new AbortController();
     const { signal } = controller;
-    const report = (error: Error) => {
-      if (signal.aborted) return;
-      try {
-        listener.onError(error);
-      } catch {
-        // A listener that throws must not end the watch; there is nowhere further to report to.
-      }
-    };
+    const { update, report } = watchReporter(listener, signal);
     if (typeof service !== 'string' || service.trim().length === 0 || /[\u0000-\u001f]/.test(service)) {
       queueMicrotask(() => report(new TypeError(`${where}: service name must be a non-empty string, got ${JSON.stringify(service)}`)));
       return () => controller.abort();
@@ -537,11 +531,7 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
               // The DNS resolver treats NXDOMAIN the same way.
               report(new ConsulError(`consul: no ${onlyPassing ? 'passing' : 'healthy'} instances of ${name}`));
             } else {
-              try {
-                listener.onUpdate(converted.instances);
-              } catch (error) {
-                report(error instanceof Error ? error : new Error(String(error)));
-              }
+              update(converted.instances);
             }
           }
         } catch (error) {
@@ -552,7 +542,7 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
           index = 0;
           // The next good answer is delivered even if unchanged, so the listener sees the recovery.
           lastKey = undefined;
-          report(error instanceof Error ? error : new Error(String(error)));
+          report(error);
           const delay = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(failures - 1, 30));
           await sleep(delay / 2 + (delay / 2) * random(), signal);
           continue;
@@ -566,7 +556,7 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
 
     let stopped = false;
     run()
-      .catch((error) => report(error instanceof Error ? error : new Error(String(error))))
+      .catch(report)
       .finally(() => {
         if (--active === 0) client.close();
       });

@@ -5,6 +5,7 @@ import { connect, isIP } from 'node:net';
 import { formatAddress, parseAddress, type HostPort } from './address';
 import { registerResolverScheme } from './target';
 import type { Instance, Resolver, ResolverListener } from './types';
+import { watchReporter } from './listener';
 
 // DNS is spoken here directly (over UDP, with TCP when an answer is truncated) rather than through
 // node:dns: Node's resolver gives TTLs for A and AAAA answers but not for SRV, and a resolver that
@@ -689,14 +690,7 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
   function watch(service: string, listener: ResolverListener): () => void {
     const controller = new AbortController();
     const { signal } = controller;
-    const report = (error: Error) => {
-      if (signal.aborted) return;
-      try {
-        listener.onError(error);
-      } catch {
-        // A listener that throws must not end the watch.
-      }
-    };
+    const { update, report } = watchReporter(listener, signal);
     const parsed = parseWatchTarget(service);
     if (parsed instanceof Error) {
       queueMicrotask(() => report(parsed));
@@ -705,14 +699,7 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
     const target: WatchTarget = parsed;
     if (target.fixed) {
       const fixed = target.fixed;
-      queueMicrotask(() => {
-        if (signal.aborted) return;
-        try {
-          listener.onUpdate(fixed.map((instance) => ({ ...instance })));
-        } catch (error) {
-          report(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
+      queueMicrotask(() => update(fixed.map((instance) => ({ ...instance }))));
       return () => controller.abort();
     }
 
@@ -750,11 +737,7 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
         const key = JSON.stringify(instances);
         if (key !== lastKey) {
           lastKey = key;
-          try {
-            listener.onUpdate(instances);
-          } catch (error) {
-            report(error instanceof Error ? error : new Error(String(error)));
-          }
+          update(instances);
         }
         const ttlMs = Number.isFinite(resolution.ttl) ? resolution.ttl * 1000 : maxTtlMs;
         schedule(Math.min(maxTtlMs, Math.max(minTtlMs, ttlMs)));
@@ -763,7 +746,7 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
         failures++;
         // The next good answer is delivered even if unchanged, so the listener sees the recovery.
         lastKey = undefined;
-        report(error instanceof Error ? error : new Error(String(error)));
+        report(error);
         const delay = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(failures - 1, 30));
         schedule(delay / 2 + (delay / 2) * random());
       } finally {
