@@ -5,21 +5,11 @@
 //
 //   npm run bench -- e2e [--seconds 3] [--rounds 5] [--concurrency 64]
 import * as grpc from '@grpc/grpc-js';
-import { parseArgs } from 'node:util';
 import { createClient } from '../src';
 import { EchoClient, type EchoStub } from '../test/helpers/echo-server';
-import { fmt, median, runLoad, startServerProcess, type LoadResult } from './support/harness';
+import { fmt, median, runLoad, startServerProcess, numericArgs, type LoadResult } from './support/harness';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '5' },
-    concurrency: { type: 'string', default: '64' },
-  },
-});
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const concurrency = Number(values.concurrency);
+const { seconds, rounds, concurrency } = numericArgs({ seconds: 3, rounds: 5, concurrency: 64 });
 
 async function main(): Promise<void> {
   const servers = await startServerProcess(3);

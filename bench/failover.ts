@@ -10,20 +10,12 @@
 //
 //   npm run bench -- failover [--seconds 4] [--concurrency 32]
 import * as grpc from '@grpc/grpc-js';
-import { parseArgs } from 'node:util';
 import { createClient, type LoadBalancedClientBase } from '../src';
 import { retry, type Middleware } from '../src/middleware';
 import { EchoClient, startEchoServers, type EchoServer, type EchoStub } from '../test/helpers/echo-server';
-import { fmt, runLoad, type LoadResult } from './support/harness';
+import { fmt, runLoad, numericArgs, type LoadResult } from './support/harness';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '4' },
-    concurrency: { type: 'string', default: '32' },
-  },
-});
-const seconds = Number(values.seconds);
-const concurrency = Number(values.concurrency);
+const { seconds, concurrency } = numericArgs({ seconds: 4, concurrency: 32 });
 
 type Echo = EchoStub & LoadBalancedClientBase<unknown>;
 

@@ -10,24 +10,14 @@
 //   npm run bench -- metrics [--seconds 3] [--rounds 5] [--concurrency 64]
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { compose, createClient, type Middleware, type Next } from '../src';
 import { metrics } from '../src/middleware/metrics';
 import { context } from '../test/helpers/context';
 import { EchoClient, type EchoStub } from '../test/helpers/echo-server';
-import { fmt, median, runLoad, startServerProcess, type LoadResult } from './support/harness';
+import { fmt, median, runLoad, startServerProcess, numericArgs, type LoadResult } from './support/harness';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '5' },
-    concurrency: { type: 'string', default: '64' },
-  },
-});
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const concurrency = Number(values.concurrency);
+const { seconds, rounds, concurrency } = numericArgs({ seconds: 3, rounds: 5, concurrency: 64 });
 
 /** More often than any Prometheus would scrape, to count the scrape-time work generously. */
 const SCRAPE_INTERVAL_MS = 1_000;

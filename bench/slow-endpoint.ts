@@ -6,21 +6,11 @@
 //
 //   npm run bench -- slow-endpoint [--seconds 4] [--rate 1000] [--concurrency 16]
 import * as grpc from '@grpc/grpc-js';
-import { parseArgs } from 'node:util';
 import { createClient, leastConnection, peakEwma, weightedRoundRobin, type Balancer } from '../src';
 import { EchoClient, type EchoStub } from '../test/helpers/echo-server';
-import { fmt, runLoad, runRate, startServerProcess, type LoadResult } from './support/harness';
+import { fmt, runLoad, runRate, startServerProcess, numericArgs, type LoadResult } from './support/harness';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '4' },
-    rate: { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '16' },
-  },
-});
-const seconds = Number(values.seconds);
-const rate = Number(values.rate);
-const concurrency = Number(values.concurrency);
+const { seconds, rate, concurrency } = numericArgs({ seconds: 4, rate: 1000, concurrency: 16 });
 const SLOW_MS = 25;
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { Behaviour } from '../../test/helpers/echo-server';
 
@@ -110,3 +111,21 @@ export function median(values: number[]): number {
 }
 
 export const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+/** The bench's numeric command-line options (`--seconds 3`), with their defaults; a bad value exits naming it. */
+export function numericArgs<K extends string>(defaults: Record<K, number>): Record<K, number> {
+  const names = Object.keys(defaults) as K[];
+  const { values } = parseArgs({ options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])) });
+  const result = { ...defaults };
+  for (const name of names) {
+    const text = (values as Record<string, string | undefined>)[name];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) {
+      console.error(`--${name} must be a number > 0, got ${JSON.stringify(text)}`);
+      process.exit(2);
+    }
+    result[name] = value;
+  }
+  return result;
+}
