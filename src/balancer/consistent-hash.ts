@@ -103,6 +103,8 @@ export function consistentHash(options?: ConsistentHashOptions): Balancer {
   const random = randomOption(factory, options?.random);
   return Object.freeze({
     name: 'consistent_hash',
+    // A key stays on its owner while the owner connects: the call waits rather than wander (gRPC's ring_hash).
+    waitsForConnecting: true,
     build<E extends Endpoint>(endpoints: readonly E[]): Picker<E> {
       const live = liveEndpoints(endpoints);
       if (live.endpoints.length === 0) return EMPTY_PICKER;

@@ -36,5 +36,12 @@ export interface Picker<E extends Endpoint = Endpoint> {
 /** A load-balancing policy: turns the available endpoints into a picker. */
 export interface Balancer {
   readonly name: string;
+  /**
+   * True for a balancer whose choice should not change while an endpoint connects (consistent
+   * hashing): its picker is built over every endpoint not known to be failing, connecting ones
+   * included, and a call whose choice is still connecting waits for it. Default false: pickers
+   * see the ready endpoints only.
+   */
+  readonly waitsForConnecting?: boolean;
   build<E extends Endpoint>(endpoints: readonly E[]): Picker<E>;
 }

@@ -130,6 +130,11 @@ export interface LoadBalancedClientBase<T> {
   readonly async: AsyncClient<T>;
   /** The endpoints with their state and live stats. */
   endpoints(): EndpointInfo[];
+  /**
+   * Resolves once the resolver has answered and every endpoint it listed has connected or failed
+   * to (so a consistent-hash key is on its final owner from the first call); rejects on close().
+   */
+  ready(): Promise<void>;
   /** Calls `callback` once an endpoint is ready, or with an error at the deadline. */
   waitForReady(deadline: Date | number, callback: (error?: Error) => void): void;
   /** Follows resolver updates and endpoint changes (metrics, health checks, tests). */
@@ -293,6 +298,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     endpoints: () => set.all(),
     observe: (observer) => set.observe(observer),
     lastResolvedAt: () => set.lastResolvedAt,
+    logger,
   };
   const picked = middleware.flatMap((mw) => (typeof mw.picked === 'function' ? [mw.picked.bind(mw)] : []));
   const chain: Next = compose(middleware, transport(set, { pickTimeoutMs, now, picked }));
@@ -460,6 +466,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     async: asyncMethods as AsyncClient<T>,
     endpoints: () => set.list(),
     observe: (observer) => set.observe(observer),
+    ready: () => set.settled(),
     waitForReady(deadline, callback) {
       const until = toEpochMs(deadline, 'waitForReady deadline');
       const check = (): void => {

@@ -6,6 +6,8 @@ import type { Instance, ResolverListener } from '../resolver/types';
 import { ClientEndpoint, type EndpointHost, type EndpointInfo } from './endpoint';
 import type { Logger } from './logger';
 import { asError } from '../resolver/listener';
+import { durationOption } from '../core/duration';
+import { describeValue, excerpt, MAX_EXCERPT_CHARS } from '../core/text';
 
 /** Follows what happens to an endpoint set: for metrics, health checking and tests. */
 export interface EndpointSetObserver {
@@ -43,9 +45,16 @@ export interface Unavailability {
 }
 
 const DEFAULT_WEIGHT = 1;
+/** A log line names at most this many addresses; the counts say the rest. */
+const MAX_LOGGED_ADDRESSES = 20;
 
 /** Rebuilds are spaced at least this many times their own duration apart: at most ~10 % of the time goes to them. */
 const REBUILD_COST_FACTOR = 10;
+/**
+ * However slow the last rebuild was (the first ones run before the JIT has warmed up), the picker
+ * lags endpoints() by at most this long.
+ */
+const MAX_REBUILD_HOLD_MS = 50;
 
 /**
  * The live endpoints of one service: one grpc-js channel per address, kept in step with the
@@ -57,6 +66,9 @@ export class EndpointSet implements ResolverListener {
   private readonly draining = new Set<ClientEndpoint>();
   private readonly inPicker = new WeakSet<ClientEndpoint>();
   private readonly failing = new WeakSet<ClientEndpoint>();
+  /** Builds the picker over eligible endpoints (connecting ones too) rather than available ones. */
+  private readonly sticky: boolean;
+  private readonly settledWaiters = new Set<{ resolve(): void; reject(error: Error): void }>();
   private readonly observers = new Set<EndpointSetObserver>();
   private picker: Picker<ClientEndpoint> | undefined;
   private readonly waiters = new Set<() => void>();
@@ -76,25 +88,68 @@ export class EndpointSet implements ResolverListener {
   lastResolvedAt = 0;
 
   constructor(private readonly options: EndpointSetOptions) {
+    // Infinity turns the connect timeout off; any other value becomes a timer and must fit one.
+    const connectTimeoutMs =
+      options.connectTimeoutMs === Infinity ? Infinity : durationOption('createClient', 'options.connectTimeoutMs', options.connectTimeoutMs, options.connectTimeoutMs, { min: 1 });
+    this.sticky = options.balancer.waitsForConnecting === true;
     this.host = {
       makeClient: options.makeClient,
-      connectTimeoutMs: options.connectTimeoutMs,
+      connectTimeoutMs,
       now: options.statsClock,
       random: options.random,
+      logger: options.logger,
+      service: options.service,
       changed: (endpoint) => this.endpointChanged(endpoint),
       closed: (endpoint) => this.endpointClosed(endpoint),
     };
   }
 
-  /** Picks an available endpoint, or undefined when none is. */
+  /**
+   * Picks an available endpoint, or undefined when none is. With a balancer that waits for
+   * connecting endpoints, undefined also when the one it chose is still connecting: the caller
+   * waits for the next change (unavailability() says to).
+   */
   pick(info: PickInfo): ClientEndpoint | undefined {
     const endpoint = this.picker?.pick(info);
-    if (endpoint !== undefined ? endpoint.available : !this.dirty) return endpoint;
+    if (endpoint !== undefined) {
+      if (endpoint.available) return endpoint;
+      // Its owner is connecting and still belongs on the ring: wait for it, no rebuild.
+      if (this.sticky && !this.dirty && endpoint.eligible) return undefined;
+    } else if (!this.dirty) {
+      return undefined;
+    }
     // The picker is behind (rebuilds may be held back, see markDirty): it returned an endpoint
     // that has since become unavailable, or nothing while one may have become available.
     // Rebuild now, so no call goes to the wrong one or waits for nothing.
     this.rebuild();
-    return this.picker?.pick(info);
+    const again = this.picker?.pick(info);
+    return again !== undefined && again.available ? again : undefined;
+  }
+
+  /**
+   * Resolves once the resolver has answered and every endpoint of its list has connected or
+   * failed to; rejects when the set closes first.
+   */
+  settled(): Promise<void> {
+    if (this.isSettled()) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error(`client for "${this.options.service}" (${this.options.target}) is closed`));
+    return new Promise((resolve, reject) => this.settledWaiters.add({ resolve, reject }));
+  }
+
+  private isSettled(): boolean {
+    if (!this.resolved) return false;
+    for (const endpoint of this.endpoints.values()) {
+      const state = endpoint.state;
+      if (state !== 'ready' && state !== 'transient_failure' && !endpoint.failing) return false;
+    }
+    return true;
+  }
+
+  private checkSettled(): void {
+    if (this.settledWaiters.size === 0 || !this.isSettled()) return;
+    const waiters = [...this.settledWaiters];
+    this.settledWaiters.clear();
+    for (const waiter of waiters) waiter.resolve();
   }
 
   /** Endpoints from the resolver's list plus the ones still draining. */
@@ -147,15 +202,17 @@ export class EndpointSet implements ResolverListener {
         if (!valid.has(address)) {
           this.endpoints.delete(address);
           this.draining.add(endpoint);
+          this.removedSinceLog.push(address);
           endpoint.drain();
         }
       }
       for (const [address, instance] of valid) this.apply(address, instance);
     });
     const list = [...valid.values()];
-    this.options.logger.debug({ service: this.options.service, instances: list.length }, 'resolver update');
+    this.logMembership(list.length);
     this.tell('onResolved', list);
     this.wake();
+    this.checkSettled();
   }
 
   onError(error: Error): void {
@@ -163,6 +220,7 @@ export class EndpointSet implements ResolverListener {
     this.resolved = true;
     this.report(asError(error));
     this.wake();
+    this.checkSettled();
   }
 
   /**
@@ -219,6 +277,9 @@ export class EndpointSet implements ResolverListener {
     this.endpoints.clear();
     this.draining.clear();
     this.wake();
+    const waiters = [...this.settledWaiters];
+    this.settledWaiters.clear();
+    for (const waiter of waiters) waiter.reject(new Error(`client for "${this.options.service}" (${this.options.target}) closed before its endpoints settled`));
   }
 
   get isClosed(): boolean {
@@ -246,16 +307,19 @@ export class EndpointSet implements ResolverListener {
       revived.tags = tags;
       revived.id = instance.id;
       revived.undrain();
+      this.addedSinceLog.push(address);
+      this.markDirty();
       return;
     }
     const endpoint = new ClientEndpoint(address, instance.weight, tags, instance.id, this.host);
     this.endpoints.set(address, endpoint);
+    this.addedSinceLog.push(address);
     this.tell('onEndpointAdded', endpoint);
     this.markDirty();
   }
 
   private endpointChanged(endpoint: ClientEndpoint): void {
-    if (endpoint.available !== this.inPicker.has(endpoint)) this.markDirty();
+    if (this.belongsInPicker(endpoint) !== this.inPicker.has(endpoint)) this.markDirty();
     if (endpoint.state !== 'transient_failure') {
       this.failing.delete(endpoint);
     } else if (!this.failing.has(endpoint)) {
@@ -265,7 +329,30 @@ export class EndpointSet implements ResolverListener {
     }
     this.tell('onEndpointChanged', endpoint);
     this.wake();
+    this.checkSettled();
   }
+
+  /** In the picker: available, or, for a balancer that waits for them, not known to be failing. */
+  private belongsInPicker(endpoint: ClientEndpoint): boolean {
+    return this.sticky ? endpoint.eligible && !this.draining.has(endpoint) : endpoint.available;
+  }
+
+  /** Membership changes at info level, an unchanged list (a re-resolution) at debug. */
+  private logMembership(count: number): void {
+    const { logger, service } = this.options;
+    const added = this.addedSinceLog;
+    const removed = this.removedSinceLog;
+    this.addedSinceLog = [];
+    this.removedSinceLog = [];
+    if (added.length === 0 && removed.length === 0) {
+      logger.debug({ service, instances: count }, 'resolver update; no change');
+      return;
+    }
+    logger.info({ service, instances: count, added: added.slice(0, MAX_LOGGED_ADDRESSES), removed: removed.slice(0, MAX_LOGGED_ADDRESSES), addedCount: added.length, removedCount: removed.length }, 'endpoints changed');
+  }
+
+  private addedSinceLog: string[] = [];
+  private removedSinceLog: string[] = [];
 
   private endpointClosed(endpoint: ClientEndpoint): void {
     this.draining.delete(endpoint);
@@ -293,7 +380,8 @@ export class EndpointSet implements ResolverListener {
   private markDirty(): void {
     this.dirty = true;
     if (this.batching || this.rebuildTimer) return;
-    const wait = this.lastBuildEnd + this.lastBuildMs * REBUILD_COST_FACTOR - performance.now();
+    const hold = Math.min(this.lastBuildMs * REBUILD_COST_FACTOR, MAX_REBUILD_HOLD_MS);
+    const wait = this.lastBuildEnd + hold - performance.now();
     if (wait <= 0) {
       this.rebuild();
       return;
@@ -322,7 +410,7 @@ export class EndpointSet implements ResolverListener {
   private buildPicker(): void {
     const available: ClientEndpoint[] = [];
     for (const endpoint of this.endpoints.values()) {
-      if (endpoint.available) {
+      if (this.belongsInPicker(endpoint)) {
         available.push(endpoint);
         this.inPicker.add(endpoint);
       } else {
@@ -371,12 +459,17 @@ export class EndpointSet implements ResolverListener {
 }
 
 function checkInstance(instance: Instance): string | undefined {
-  if (instance === null || typeof instance !== 'object') return `${JSON.stringify(instance)} is not an instance object`;
-  const parsed = parseAddress(instance.address);
-  if (parsed instanceof Error) return parsed.message;
+  if (instance === null || typeof instance !== 'object') return `${describeValue(instance)} is not an instance object`;
+  const address: unknown = instance.address;
+  if (typeof address !== 'string') return `instance address must be a "host:port" string, got ${describeValue(address)}`;
+  const parsed = parseAddress(address);
+  if (parsed instanceof Error) {
+    // The parser's own words quote the address whole: only a short, printable one is quoted so.
+    return address.length <= MAX_EXCERPT_CHARS && !/[\x00-\x1f\x7f]/.test(address) ? parsed.message : `instance address ${excerpt(address)} is not a usable "host:port"`;
+  }
   const weight = instance.weight;
   if (weight !== undefined && !(typeof weight === 'number' && Number.isFinite(weight) && weight > 0)) {
-    return `instance ${instance.address} has weight ${String(weight)}; weights must be finite numbers > 0`;
+    return `instance ${excerpt(instance.address)} has weight ${describeValue(weight)}; weights must be finite numbers > 0`;
   }
   return undefined;
 }

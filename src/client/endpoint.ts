@@ -1,5 +1,7 @@
 import { connectivityState as Connectivity, status as Status, type Client } from '@grpc/grpc-js';
 import type { Endpoint } from '../balancer/types';
+import { ConnectSockets } from './connect-sockets';
+import type { Logger } from './logger';
 
 /** Where an endpoint stands, as `client.endpoints()` shows it. */
 export type EndpointState = 'idle' | 'connecting' | 'ready' | 'transient_failure' | 'shutdown';
@@ -75,6 +77,10 @@ export interface EndpointHost {
   /** Monotonic milliseconds for the moving averages (only differences matter). */
   readonly now: () => number;
   readonly random: () => number;
+  /** Where connect timeouts and ejections are told; silent when absent. */
+  readonly logger?: Logger;
+  /** The service the endpoint belongs to, for log lines. */
+  readonly service?: string;
 }
 
 /**
@@ -110,6 +116,13 @@ export class ClientEndpoint implements Endpoint {
   private connectTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempts = 0;
+  /**
+   * Set when a connection attempt fails or times out, cleared only when the endpoint is READY
+   * again: grpc-js moves a failing channel back to CONNECTING for every retry, and an endpoint
+   * that flapped between failing and connecting would pull its hash keys back each time.
+   */
+  private failed = false;
+  private readonly sockets: ConnectSockets;
 
   constructor(
     address: string,
@@ -122,6 +135,7 @@ export class ClientEndpoint implements Endpoint {
     this.weight = weight;
     this.tags = tags;
     this.id = id;
+    this.sockets = new ConnectSockets(address);
     this.client_ = this.connect();
   }
 
@@ -160,15 +174,33 @@ export class ClientEndpoint implements Endpoint {
     return this.servingFlag;
   }
 
+  /** True from a failed or timed-out connection attempt until the endpoint is ready again. */
+  get failing(): boolean {
+    return this.failed && this.grpcState !== 'ready';
+  }
+
+  /**
+   * Not known to be failing and not held back: ready, or connecting for the first time (or again
+   * after going idle). Consistent hashing keeps such an endpoint on its ring and waits for it.
+   */
+  get eligible(): boolean {
+    return !this.failed && this.grpcState !== 'shutdown' && !this.drainingFlag && !this.ejectedFlag && this.servingFlag;
+  }
+
   /** Connected and not held back by draining, a breaker or a health check. */
   get available(): boolean {
     return this.grpcState === 'ready' && !this.drainingFlag && !this.ejectedFlag && this.servingFlag;
   }
 
   /** Keeps the endpoint out of (or lets it back into) the picker: for circuit breakers. */
-  setEjected(ejected: boolean): void {
+  setEjected(ejected: boolean, reason?: string): void {
     if (this.ejectedFlag === ejected) return;
     this.ejectedFlag = ejected;
+    if (reason !== undefined) {
+      const fields = { service: this.host.service, address: this.address, reason };
+      if (ejected) this.host.logger?.warn(fields, 'endpoint ejected by circuit breaker');
+      else this.host.logger?.info(fields, 'endpoint back in the picker');
+    }
     this.notify();
   }
 
@@ -243,8 +275,12 @@ export class ClientEndpoint implements Endpoint {
     if (this.grpcState === 'shutdown') return;
     this.generation++;
     this.clearTimers();
+    const connecting = this.grpcState !== 'ready';
     this.grpcState = 'shutdown';
     this.client_.close();
+    this.sockets.unwatch();
+    // A channel closed while connecting leaves its socket open (see connect-sockets.ts).
+    if (connecting) this.sockets.reap();
     this.notify();
     this.host.closed(this);
   }
@@ -296,16 +332,22 @@ export class ClientEndpoint implements Endpoint {
         this.grpcState = 'ready';
         this.reconnectAttempts = 0;
         this.timedOut = false;
+        this.failed = false;
         this.clearConnectTimer();
+        this.sockets.unwatch();
+        this.sockets.forget();
         break;
       case Connectivity.TRANSIENT_FAILURE:
         // grpc-js backs off and retries by itself; it does not hang in this state.
         this.grpcState = 'transient_failure';
+        this.failed = true;
         this.clearConnectTimer();
+        this.sockets.unwatch();
         break;
       case Connectivity.IDLE:
       case Connectivity.CONNECTING:
         this.grpcState = state === Connectivity.IDLE ? 'idle' : 'connecting';
+        this.sockets.watch();
         this.startConnectTimer();
         break;
       case Connectivity.SHUTDOWN:
@@ -330,11 +372,18 @@ export class ClientEndpoint implements Endpoint {
     this.connectTimeouts++;
     this.generation++;
     this.client_.close();
+    this.sockets.unwatch();
+    const reaped = this.sockets.reap();
     this.timedOut = true;
+    this.failed = true;
     this.grpcState = 'transient_failure';
     const base = Math.min(RECONNECT_INITIAL_MS * RECONNECT_MULTIPLIER ** this.reconnectAttempts, RECONNECT_MAX_MS);
     this.reconnectAttempts++;
     const delay = base * (1 + RECONNECT_JITTER * (2 * this.host.random() - 1));
+    this.host.logger?.warn(
+      { service: this.host.service, address: this.address, connectTimeoutMs: this.host.connectTimeoutMs, socketsClosed: reaped, retryInMs: Math.round(delay) },
+      'endpoint not ready within the connect timeout; reconnecting after a backoff',
+    );
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.connect();

@@ -1,5 +1,6 @@
 import type { ClientEndpoint } from './endpoint';
 import type { EndpointSetObserver } from './endpoint-set';
+import type { Logger } from './logger';
 
 /** What middleware and observers may see of a client: its service, its endpoints and their changes. */
 export interface ClientView {
@@ -13,4 +14,6 @@ export interface ClientView {
   observe(observer: EndpointSetObserver): () => void;
   /** Epoch ms of the last usable resolver answer, 0 before the first. */
   lastResolvedAt(): number;
+  /** The client's logger, for middleware that tells of what it does (breaker transitions). */
+  readonly logger?: Logger;
 }
