@@ -137,7 +137,8 @@ export class EndpointSet implements ResolverListener {
   }
 
   private isSettled(): boolean {
-    if (!this.resolved) return false;
+    // While a list is being applied, the endpoints are not all in place yet.
+    if (!this.resolved || this.batching) return false;
     for (const endpoint of this.endpoints.values()) {
       const state = endpoint.state;
       if (state !== 'ready' && state !== 'transient_failure' && !endpoint.failing) return false;
