@@ -1,9 +1,14 @@
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import type { CallContext } from '../client/context';
+import type { Logger } from '../client/logger';
 import { isEndpointFailure, type ClientEndpoint } from '../client/endpoint';
 import type { ClientView } from '../client/view';
-import { checkObject, codeSet, fn, integerAtLeast, optionalFn, positive, PUSHBACK_KEY, type Timers } from './budget';
+import { durationOption } from '../core/duration';
+import { describeValue, excerpt } from '../core/text';
+import { Breaker, type WindowConfig } from './breaker-window';
+import { announceBreaker, endpointBreakerEjects } from './breaker-registry';
+import { checkObject, codeSet, fn, integerAtLeast, optionalFn, PUSHBACK_KEY, type Timers } from './budget';
 import type { Middleware, Next } from './types';
 
 /**
@@ -54,9 +59,12 @@ export interface CircuitBreakerOptions {
   minSamples?: number;
   /** Length of the sliding window. Default 10 s. */
   windowMs?: number;
-  /** Buckets the window is kept in; it slides one bucket at a time. Default 10. */
+  /** Buckets the window is kept in; it slides one bucket at a time. Default 10, at most 1,000, each at least 1 ms. */
   buckets?: number;
-  /** Failures in a row that open the breaker whatever the window says; 0 turns this off. Default 5. */
+  /**
+   * Failures in a row that open the breaker whatever the window says; 0 turns this off. Default 5
+   * for endpoint scope, 0 (off: judged by rate alone) for service scope.
+   */
   consecutiveFailures?: number;
   /** How long a breaker stays open before it lets probes through. Default 5 s. */
   openMs?: number;
@@ -101,6 +109,13 @@ export const DEFAULT_WINDOW_MS = 10_000;
 export const DEFAULT_BUCKETS = 10;
 /** Envoy's consecutive_5xx default; catches a dead endpoint at low traffic, where minSamples never fills. */
 export const DEFAULT_CONSECUTIVE_FAILURES = 5;
+/**
+ * Off for the service: a run of failures is what one dying instance produces (the calls that were
+ * on it), and a service breaker that opened on it would turn one instance's crash into an outage.
+ */
+export const DEFAULT_SERVICE_CONSECUTIVE_FAILURES = 0;
+/** Finer buckets buy little precision and cost memory and roll time per breaker. */
+export const MAX_BUCKETS = 1_000;
 /** Kitex's cool-down: time for a restart or a failover to happen, short enough not to waste a healthy instance for long. */
 export const DEFAULT_OPEN_MS = 5_000;
 /** One call risked per try: a still-broken endpoint costs one failure, not a burst. */
@@ -116,51 +131,57 @@ const unrefTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-interface BreakerConfig {
-  readonly errorRate: number;
-  readonly minSamples: number;
-  readonly windowMs: number;
-  readonly buckets: number;
-  readonly bucketMs: number;
-  readonly consecutiveFailures: number;
+interface BreakerConfig extends WindowConfig {
   readonly openMs: number;
   readonly halfOpenProbes: number;
   readonly failures: ReadonlySet<Status>;
-  readonly now: () => number;
   readonly timers: Timers;
 }
 
 /**
  * The circuit breaker. Which codes count is `failureCodes`; a cancel of our own (a lost hedge,
  * the caller's) counts neither way, as it says nothing about the server, while a CANCELLED the
- * server sent (a reset stream) counts as UNAVAILABLE. A breaker opens on `consecutiveFailures`
- * in a row, or when at least `minSamples` outcomes in the last `windowMs` hold an `errorRate`
- * share of failures. After `openMs` it is half-open: `halfOpenProbes` calls go through; as many
- * successes close it, a failure opens it again.
+ * server sent (a reset stream) counts as UNAVAILABLE. A breaker opens when at least `minSamples`
+ * outcomes in the last `windowMs` hold an `errorRate` share of failures, or on
+ * `consecutiveFailures` in a row (endpoint scope by default; service scope only when asked).
+ * After `openMs` it is half-open: `halfOpenProbes` calls go through; as many successes close it,
+ * a failure opens it again.
  *
  * Endpoint scope acts on attempts and sits below retry and hedge: it sees each attempt and its
  * endpoint, and counts a half-open probe when the transport picks it (the `picked` hook). Service
- * scope acts on whole calls and sits above retry and hedge, so a refused call is not
- * retried and its failures are the calls' failures after retries.
+ * scope acts on whole calls and sits above retry and hedge, so a refused call is not retried and
+ * its failures are the calls' failures after retries. It judges the service, not an instance:
+ * when an endpoint breaker in the same chain may eject endpoints, the failures of the one endpoint
+ * with the most of them are set aside before judging, so a burst confined to one instance (a
+ * crash with calls in flight) never opens it while the others answer.
  */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreaker {
   checkObject('circuitBreaker', options);
   const scope = options.scope ?? DEFAULT_BREAKER_SCOPE;
-  if (scope !== 'endpoint' && scope !== 'service') throw new TypeError(`circuitBreaker: options.scope must be 'endpoint' or 'service', got ${String(scope)}`);
+  if (scope !== 'endpoint' && scope !== 'service') throw new TypeError(`circuitBreaker: options.scope must be 'endpoint' or 'service', got ${describeValue(scope)}`);
   const errorRate = options.errorRate ?? DEFAULT_ERROR_RATE;
   if (typeof errorRate !== 'number' || !(errorRate > 0 && errorRate <= 1)) {
-    throw new TypeError(`circuitBreaker: options.errorRate must be a number in (0, 1], got ${String(errorRate)}`);
+    throw new TypeError(`circuitBreaker: options.errorRate must be a number in (0, 1], got ${describeValue(errorRate)}`);
   }
-  const windowMs = positive('circuitBreaker', 'windowMs', options.windowMs, DEFAULT_WINDOW_MS);
+  const windowMs = durationOption('circuitBreaker', 'options.windowMs', options.windowMs, DEFAULT_WINDOW_MS, { min: 1 });
   const buckets = integerAtLeast('circuitBreaker', 'buckets', options.buckets, 1, DEFAULT_BUCKETS);
+  if (buckets > MAX_BUCKETS || windowMs / buckets < 1) {
+    throw new RangeError(`circuitBreaker: options.buckets must be at most ${MAX_BUCKETS} and leave buckets of at least 1 ms (windowMs ${windowMs}), got ${buckets}`);
+  }
   const config: BreakerConfig = {
     errorRate,
     minSamples: integerAtLeast('circuitBreaker', 'minSamples', options.minSamples, 1, DEFAULT_MIN_SAMPLES),
     windowMs,
     buckets,
     bucketMs: windowMs / buckets,
-    consecutiveFailures: integerAtLeast('circuitBreaker', 'consecutiveFailures', options.consecutiveFailures, 0, DEFAULT_CONSECUTIVE_FAILURES),
-    openMs: positive('circuitBreaker', 'openMs', options.openMs, DEFAULT_OPEN_MS),
+    consecutiveFailures: integerAtLeast(
+      'circuitBreaker',
+      'consecutiveFailures',
+      options.consecutiveFailures,
+      0,
+      scope === 'service' ? DEFAULT_SERVICE_CONSECUTIVE_FAILURES : DEFAULT_CONSECUTIVE_FAILURES,
+    ),
+    openMs: durationOption('circuitBreaker', 'options.openMs', options.openMs, DEFAULT_OPEN_MS, { min: 1 }),
     halfOpenProbes: integerAtLeast('circuitBreaker', 'halfOpenProbes', options.halfOpenProbes, 1, DEFAULT_HALF_OPEN_PROBES),
     failures: codeSet('circuitBreaker', 'failureCodes', options.failureCodes, DEFAULT_FAILURE_CODES),
     now: fn('circuitBreaker', 'now', options.now, () => performance.now()),
@@ -168,7 +189,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
   };
   const maxEjectionShare = options.maxEjectionShare ?? DEFAULT_MAX_EJECTION_SHARE;
   if (typeof maxEjectionShare !== 'number' || !(maxEjectionShare > 0 && maxEjectionShare <= 1)) {
-    throw new TypeError(`circuitBreaker: options.maxEjectionShare must be a number in (0, 1], got ${String(maxEjectionShare)}`);
+    throw new TypeError(`circuitBreaker: options.maxEjectionShare must be a number in (0, 1], got ${describeValue(maxEjectionShare)}`);
   }
   const key = optionalFn('circuitBreaker', 'key', options.key);
   const name = options.name ?? 'service';
@@ -184,13 +205,22 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
 
   const middleware = ((next: Next) => breakers.wrap(next)) as CircuitBreaker;
   if (breakers.picked) middleware.picked = (ctx, endpoint) => breakers.picked!(ctx, endpoint);
-  return Object.assign(middleware, {
+  const self = Object.assign(middleware, {
     scope,
-    attach: (client: ClientView) => breakers.attach(client),
+    attach: (client: ClientView) => {
+      const stop = breakers.attach(client);
+      // Others in the chain find it: metrics counts its transitions, a service breaker asks it.
+      const leave = announceBreaker(client, self, breakers.canEject?.bind(breakers));
+      return () => {
+        leave();
+        stop();
+      };
+    },
     state: (k: string) => breakers.state(k),
     states: () => breakers.states(),
     onStateChange: (listener: BreakerListener) => events.add(listener),
   });
+  return self;
 }
 
 function checkTimers(timers: Timers): Timers {
@@ -199,6 +229,8 @@ function checkTimers(timers: Timers): Timers {
   }
   return timers;
 }
+
+const TRANSITION_WORDS: Readonly<Record<BreakerState, string>> = { open: 'opened', half_open: 'half-open: letting probes through', closed: 'closed' };
 
 class Events {
   private readonly listeners = new Set<BreakerListener>();
@@ -218,7 +250,8 @@ class Events {
     return () => this.listeners.delete(entry);
   }
 
-  emit(breaker: Breaker, from: BreakerState, reason: string): void {
+  emit(breaker: Breaker, from: BreakerState, reason: string, logger: Logger | undefined): void {
+    logger?.info({ service: breaker.service, scope: this.scope, key: this.scope === 'service' ? excerpt(breaker.key) : breaker.key, from, to: breaker.state, reason }, `${this.scope} circuit breaker ${TRANSITION_WORDS[breaker.state]}`);
     if (this.listeners.size === 0) return;
     const change: BreakerStateChange = { scope: this.scope, key: breaker.key, service: breaker.service, target: breaker.target, from, to: breaker.state, reason };
     for (const listener of this.listeners) {
@@ -231,116 +264,13 @@ class Events {
   }
 }
 
-/** One breaker: its state and a sliding window of outcomes kept in a ring of buckets. */
-class Breaker {
-  state: BreakerState = 'closed';
-  consecutive = 0;
-  /** Samples and failures over the whole window, kept as running sums of the buckets. */
-  total = 0;
-  failed = 0;
-  openUntil = 0;
-  /** Probes in flight, and successes of this half-open spell. */
-  probes = 0;
-  probeSuccesses = 0;
-  reason = '';
-  timer: unknown = undefined;
-  private readonly totals: Uint32Array;
-  private readonly failures: Uint32Array;
-  private current = 0;
-  private currentStart: number;
-
-  constructor(
-    private readonly config: BreakerConfig,
-    readonly key: string,
-    readonly service: string,
-    readonly target: string,
-  ) {
-    this.totals = new Uint32Array(config.buckets);
-    this.failures = new Uint32Array(config.buckets);
-    this.currentStart = config.now();
-  }
-
-  /** Adds an outcome; true when it trips the breaker. */
-  add(failed: boolean): boolean {
-    const config = this.config;
-    this.roll(config.now());
-    this.totals[this.current]++;
-    this.total++;
-    if (!failed) {
-      this.consecutive = 0;
-      return false;
-    }
-    this.failures[this.current]++;
-    this.failed++;
-    this.consecutive++;
-    if (config.consecutiveFailures > 0 && this.consecutive >= config.consecutiveFailures) {
-      this.reason = `${this.consecutive} failures in a row`;
-      return true;
-    }
-    if (this.total >= config.minSamples && this.failed >= config.errorRate * this.total) {
-      this.reason = `${this.failed} of ${this.total} calls failed in the last ${config.windowMs / 1000} s`;
-      return true;
-    }
-    return false;
-  }
-
-  /** Starts afresh, as after closing: old failures must not trip it again at once. */
-  reset(): void {
-    this.totals.fill(0);
-    this.failures.fill(0);
-    this.total = 0;
-    this.failed = 0;
-    this.consecutive = 0;
-    this.current = 0;
-    this.currentStart = this.config.now();
-  }
-
-  snapshot(scope: BreakerScope): BreakerSnapshot {
-    const now = this.config.now();
-    this.roll(now);
-    return {
-      scope,
-      key: this.key,
-      service: this.service,
-      state: this.state,
-      samples: this.total,
-      failures: this.failed,
-      consecutiveFailures: this.consecutive,
-      halfOpenInMs: this.state === 'open' ? Math.max(0, this.openUntil - now) : 0,
-    };
-  }
-
-  /** Moves the window to `now`, emptying the buckets it slides past. */
-  private roll(now: number): void {
-    const { bucketMs, buckets } = this.config;
-    const elapsed = now - this.currentStart;
-    if (elapsed < bucketMs) return;
-    const steps = Math.floor(elapsed / bucketMs);
-    this.currentStart += steps * bucketMs;
-    if (steps >= buckets) {
-      this.totals.fill(0);
-      this.failures.fill(0);
-      this.total = 0;
-      this.failed = 0;
-      return;
-    }
-    for (let i = 0; i < steps; i++) {
-      const next = this.current + 1 === buckets ? 0 : this.current + 1;
-      this.current = next;
-      this.total -= this.totals[next];
-      this.failed -= this.failures[next];
-      this.totals[next] = 0;
-      this.failures[next] = 0;
-    }
-  }
-}
-
 interface BreakerSet {
   wrap(next: Next): Next;
   picked?(ctx: CallContext, endpoint: ClientEndpoint): void;
   attach(client: ClientView): () => void;
   state(key: string): BreakerState | undefined;
   states(): BreakerSnapshot[];
+  canEject?(client: ClientView): boolean;
 }
 
 /**
@@ -388,7 +318,10 @@ class EndpointBreakers implements BreakerSet {
     }
     if (endpoint === undefined || status === undefined) return;
     let breaker = this.breakers.get(endpoint);
-    if (breaker === undefined) this.breakers.set(endpoint, (breaker = new Breaker(this.config, endpoint.address, ctx.service, ctx.target)));
+    if (breaker === undefined) {
+      this.breakers.set(endpoint, (breaker = new Breaker(this.config, endpoint.address, ctx.service, ctx.target)));
+      breaker.logger = ctx.client.logger;
+    }
     this.record(ctx, endpoint, breaker, status.code, probe);
   }
 
@@ -449,11 +382,11 @@ class EndpointBreakers implements BreakerSet {
     breaker.state = 'open';
     breaker.probes = 0;
     breaker.openUntil = this.config.now() + this.config.openMs;
-    endpoint.setEjected(true);
+    endpoint.setEjected(true, breaker.reason);
     const timers = this.config.timers;
     if (breaker.timer !== undefined) timers.clearTimeout(breaker.timer);
     breaker.timer = timers.setTimeout(() => this.halfOpen(endpoint, breaker), this.config.openMs);
-    this.events.emit(breaker, from, breaker.reason);
+    this.events.emit(breaker, from, breaker.reason, breaker.logger);
   }
 
   private halfOpen(endpoint: ClientEndpoint, breaker: Breaker): void {
@@ -462,8 +395,8 @@ class EndpointBreakers implements BreakerSet {
     breaker.state = 'half_open';
     breaker.probes = 0;
     breaker.probeSuccesses = 0;
-    endpoint.setEjected(false);
-    this.events.emit(breaker, 'open', `open for ${this.config.openMs / 1000} s`);
+    endpoint.setEjected(false, 'half-open: probing');
+    this.events.emit(breaker, 'open', `open for ${this.config.openMs / 1000} s`, breaker.logger);
   }
 
   private close(endpoint: ClientEndpoint, breaker: Breaker, reason: string): void {
@@ -471,8 +404,16 @@ class EndpointBreakers implements BreakerSet {
     breaker.state = 'closed';
     breaker.probes = 0;
     breaker.reset();
-    endpoint.setEjected(false);
-    this.events.emit(breaker, from, reason);
+    endpoint.setEjected(false, from === 'open' ? reason : undefined);
+    this.events.emit(breaker, from, reason, breaker.logger);
+  }
+
+  /** Whether the max ejection share lets this breaker eject any endpoint of `client` at all. */
+  canEject(client: ClientView): boolean {
+    if (!this.clients.has(client)) return false;
+    let total = 0;
+    for (const endpoint of client.endpoints()) if (!endpoint.draining) total++;
+    return Math.floor(total * this.maxEjectionShare) >= 1;
   }
 
   /** The max ejection share, over the client's endpoints that are not draining. */
@@ -562,7 +503,8 @@ class ServiceBreakers implements BreakerSet {
       if (code === Status.CANCELLED) return;
       const failed = this.config.failures.has(code);
       if (breaker.state === 'closed') {
-        if (breaker.add(failed)) this.open(breaker);
+        const client = ctx.client;
+        if (breaker.add(failed, ctx.endpoint?.address, failed ? () => endpointBreakerEjects(client) : undefined)) this.open(breaker);
       } else if (breaker.state === 'half_open' && probe) {
         if (failed) {
           breaker.reason = `probe failed with ${Status[code]}`;
@@ -571,7 +513,7 @@ class ServiceBreakers implements BreakerSet {
           const from = breaker.state;
           breaker.state = 'closed';
           breaker.reset();
-          this.events.emit(breaker, from, `${breaker.probeSuccesses} probe(s) succeeded`);
+          this.events.emit(breaker, from, `${breaker.probeSuccesses} probe(s) succeeded`, breaker.logger);
         }
       }
     };
@@ -584,7 +526,11 @@ class ServiceBreakers implements BreakerSet {
     let map = this.byClient.get(client);
     if (map === undefined) this.byClient.set(client, (map = new Map()));
     let breaker = map.get(key);
-    if (breaker === undefined) map.set(key, (breaker = new Breaker(this.config, key, ctx.service, ctx.target)));
+    if (breaker === undefined) {
+      // spread: the service breaker sets aside the failures of one endpoint an endpoint breaker deals with.
+      map.set(key, (breaker = new Breaker(this.config, key, ctx.service, ctx.target, true)));
+      breaker.logger = client.logger;
+    }
     if (this.key === undefined) {
       this.lastClient = client;
       this.lastBreaker = breaker;
@@ -606,11 +552,11 @@ class ServiceBreakers implements BreakerSet {
     breaker.state = 'half_open';
     breaker.probes = 0;
     breaker.probeSuccesses = 0;
-    this.events.emit(breaker, 'open', `open for ${this.config.openMs / 1000} s`);
+    this.events.emit(breaker, 'open', `open for ${this.config.openMs / 1000} s`, breaker.logger);
   }
 
   private refuse(ctx: CallContext, breaker: Breaker): void {
-    const where = `"${ctx.service}" (${ctx.target})${breaker.key === ctx.service ? '' : `, key "${breaker.key}"`}`;
+    const where = `"${ctx.service}" (${ctx.target})${breaker.key === ctx.service ? '' : `, key ${excerpt(breaker.key)}`}`;
     const metadata = new Metadata();
     let message: string;
     if (breaker.state === 'open') {
@@ -628,7 +574,7 @@ class ServiceBreakers implements BreakerSet {
     const from = breaker.state;
     breaker.state = 'open';
     breaker.openUntil = this.config.now() + this.config.openMs;
-    this.events.emit(breaker, from, breaker.reason);
+    this.events.emit(breaker, from, breaker.reason, breaker.logger);
   }
 
   attach(client: ClientView): () => void {

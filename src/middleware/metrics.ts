@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { CallContext, CallType } from '../client/context';
 import { isEndpointFailure, type ClientEndpoint } from '../client/endpoint';
+import { followBreakers } from './breaker-registry';
 import type { ClientView } from '../client/view';
 import type { Middleware, Next } from './types';
 
@@ -26,8 +27,9 @@ export interface MetricsOptions {
   timer?: () => number;
   /**
    * Circuit breakers (circuitBreaker() makes them) whose transitions are counted and whose states
-   * are shown. Followed for as long as the registry lives; one listed by several metrics()
-   * instances on a registry is counted once.
+   * are shown, beyond those in the chains of the clients this middleware is attached to (those
+   * are followed without being listed). Followed for as long as the registry lives; one listed by
+   * several metrics() instances on a registry is counted once.
    */
   breakers?: readonly BreakerSource[];
 }
@@ -462,11 +464,17 @@ class Instruments {
       // Zero from the start: rate() and increase() see the first update or error, not only later ones.
       this.resolverUpdates.inc(labels, 0);
       this.resolverErrors.inc(labels, 0);
-      const stop = view.observe({
+      const stopObserving = view.observe({
         onResolved: () => this.resolverUpdates.inc(labels),
         onResolveError: () => this.resolverErrors.inc(labels),
         onEndpointRemoved: (endpoint) => this.close(endpoint),
       });
+      // Circuit breakers in the same client's chain are followed without a `breakers` option.
+      const stopFollowing = followBreakers(view, (breaker) => this.follow(breaker));
+      const stop = () => {
+        stopObserving();
+        stopFollowing();
+      };
       attachment = { call: 0, attempt: 0, stop };
       this.views.set(view, attachment);
     }

@@ -485,7 +485,12 @@ describe('circuitBreaker options', () => {
       [{ onStateChange: 1 as never }, /options.onStateChange must be a function/],
     ];
     for (const [options, message] of cases) {
-      assert.throws(() => circuitBreaker(options), (error: unknown) => error instanceof TypeError && message.test(error.message) && error.message.startsWith('circuitBreaker:'), JSON.stringify(options));
+      // Durations and sizes out of range are RangeErrors (durationOption's), the rest TypeErrors.
+      assert.throws(
+        () => circuitBreaker(options),
+        (error: unknown) => (error instanceof TypeError || error instanceof RangeError) && message.test(error.message) && error.message.startsWith('circuitBreaker:'),
+        JSON.stringify(options),
+      );
     }
   });
 
