@@ -1,6 +1,7 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type { CallContext } from '../client/context';
 import type { ClientView } from '../client/view';
+import { durationOption } from '../core/duration';
 
 /**
  * An allowance for extra attempts (retries and hedges). When an upstream fails as a whole, every
@@ -186,6 +187,18 @@ export function nonNegative(factory: string, field: string, value: number | unde
     throw new TypeError(`${factory}: options.${field} must be a finite number >= 0, got ${String(value)}`);
   }
   return value;
+}
+
+/** A duration option > 0 that a Node timer honours (at most MAX_TIMER_MS, see core/duration). */
+export function positiveDuration(factory: string, field: string, value: number | undefined, fallback: number): number {
+  const ms = positive(factory, field, value, fallback);
+  return value === undefined ? ms : durationOption(factory, `options.${field}`, ms, fallback);
+}
+
+/** A duration option >= 0 that a Node timer honours. */
+export function nonNegativeDuration(factory: string, field: string, value: number | undefined, fallback: number): number {
+  const ms = nonNegative(factory, field, value, fallback);
+  return value === undefined ? ms : durationOption(factory, `options.${field}`, ms, fallback);
 }
 
 export function integerAtLeast(factory: string, field: string, value: number | undefined, min: number, fallback: number): number {

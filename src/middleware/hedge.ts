@@ -7,10 +7,10 @@ import {
   DEFAULT_MIN_ATTEMPT_MS,
   fn,
   integerAtLeast,
-  nonNegative,
+  nonNegativeDuration,
   optionalFn,
   budgetSource,
-  positive,
+  positiveDuration,
   PREVIOUS_ATTEMPTS_KEY,
   PUSHBACK_STOP,
   pushbackMs,
@@ -91,10 +91,10 @@ export function hedge(options: HedgeOptions = {}): Middleware {
   const now = fn('hedge', 'now', options.now, Date.now);
   const timers = timersOption('hedge', options.timers);
   const policy: HedgePolicy = {
-    delayMs: positive('hedge', 'delayMs', options.delayMs, DEFAULT_HEDGE_DELAY_MS),
+    delayMs: positiveDuration('hedge', 'delayMs', options.delayMs, DEFAULT_HEDGE_DELAY_MS),
     maxAttempts: integerAtLeast('hedge', 'maxAttempts', options.maxAttempts, 1, DEFAULT_HEDGE_MAX_ATTEMPTS),
     nonFatal: codeSet('hedge', 'nonFatalCodes', options.nonFatalCodes, DEFAULT_NON_FATAL_CODES),
-    minAttemptMs: nonNegative('hedge', 'minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS),
+    minAttemptMs: nonNegativeDuration('hedge', 'minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS),
     onHedge: optionalFn('hedge', 'onHedge', options.onHedge),
     now,
     timers,

@@ -7,9 +7,9 @@ import {
   DEFAULT_MIN_ATTEMPT_MS,
   fn,
   integerAtLeast,
-  nonNegative,
+  nonNegativeDuration,
   optionalFn,
-  positive,
+  positiveDuration,
   PREVIOUS_ATTEMPTS_KEY,
   PUSHBACK_STOP,
   pushbackMs,
@@ -17,6 +17,7 @@ import {
   type RetryBudget,
 } from './budget';
 import type { Middleware, Next } from './types';
+import { describeValue } from '../core/text';
 
 /** How the backoff is spread: `full` draws from [0, cap), `equal` from [cap/2, cap). */
 export type Jitter = 'full' | 'equal';
@@ -30,6 +31,8 @@ export interface RetryEvent {
   readonly delayMs: number;
   /** The failure being retried. */
   readonly status: StatusObject;
+  /** True for a transparent retry: the failed attempt never reached a server. */
+  readonly transparent: boolean;
 }
 
 export interface RetryOptions {
@@ -54,6 +57,13 @@ export interface RetryOptions {
   minAttemptMs?: number;
   /** Limits retries across calls; false for none. Default: a retryBudget() per client. */
   budget?: RetryBudget | false;
+  /**
+   * Methods whose calls may be replayed after the server has begun to answer (sent response
+   * headers): true for every method, a list of methods ('/pkg.Service/Method' or 'Method'), or
+   * a predicate. Only for methods where doing the request twice does no harm. Default none: a
+   * call whose server sent headers is never replayed, as gRPC commits it there.
+   */
+  idempotent?: boolean | readonly string[] | ((ctx: CallContext) => boolean);
   /** Called before each retry (metrics, logs); errors it throws fail the call. */
   onRetry?: (event: RetryEvent) => void;
   /** Epoch-ms clock, the one deadlines are in. Default Date.now. */
@@ -83,6 +93,7 @@ const CANCELLED_MESSAGE = 'Cancelled on client';
 
 interface RetryPolicy {
   readonly maxAttempts: number;
+  readonly idempotent: (ctx: CallContext) => boolean;
   readonly retryable: ReadonlySet<Status>;
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
@@ -106,25 +117,26 @@ interface RetryPolicy {
  */
 export function retry(options: RetryOptions = {}): Middleware {
   checkObject('retry', options);
-  const initialBackoffMs = positive('retry', 'initialBackoffMs', options.initialBackoffMs, DEFAULT_INITIAL_BACKOFF_MS);
-  const maxBackoffMs = positive('retry', 'maxBackoffMs', options.maxBackoffMs, Math.max(DEFAULT_MAX_BACKOFF_MS, initialBackoffMs));
+  const initialBackoffMs = positiveDuration('retry', 'initialBackoffMs', options.initialBackoffMs, DEFAULT_INITIAL_BACKOFF_MS);
+  const maxBackoffMs = positiveDuration('retry', 'maxBackoffMs', options.maxBackoffMs, Math.max(DEFAULT_MAX_BACKOFF_MS, initialBackoffMs));
   if (maxBackoffMs < initialBackoffMs) throw new TypeError(`retry: options.maxBackoffMs (${maxBackoffMs}) must be >= options.initialBackoffMs (${initialBackoffMs})`);
   const multiplier = options.backoffMultiplier ?? DEFAULT_BACKOFF_MULTIPLIER;
   if (typeof multiplier !== 'number' || !(multiplier >= 1) || multiplier === Infinity) {
-    throw new TypeError(`retry: options.backoffMultiplier must be a finite number >= 1, got ${String(multiplier)}`);
+    throw new TypeError(`retry: options.backoffMultiplier must be a finite number >= 1, got ${describeValue(multiplier)}`);
   }
   const jitter = options.jitter ?? DEFAULT_JITTER;
-  if (jitter !== 'full' && jitter !== 'equal') throw new TypeError(`retry: options.jitter must be 'full' or 'equal', got ${String(jitter)}`);
-  const attemptTimeoutMs = options.attemptTimeoutMs === undefined ? Infinity : positive('retry', 'attemptTimeoutMs', options.attemptTimeoutMs, Infinity);
+  if (jitter !== 'full' && jitter !== 'equal') throw new TypeError(`retry: options.jitter must be 'full' or 'equal', got ${describeValue(jitter)}`);
+  const attemptTimeoutMs = options.attemptTimeoutMs === undefined ? Infinity : positiveDuration('retry', 'attemptTimeoutMs', options.attemptTimeoutMs, Infinity);
   const policy: RetryPolicy = {
     maxAttempts: integerAtLeast('retry', 'maxAttempts', options.maxAttempts, 1, DEFAULT_RETRY_MAX_ATTEMPTS),
+    idempotent: idempotentOption(options.idempotent),
     retryable: codeSet('retry', 'retryableCodes', options.retryableCodes, DEFAULT_RETRYABLE_CODES),
     initialBackoffMs,
     maxBackoffMs,
     multiplier,
     equalJitter: jitter === 'equal',
     attemptTimeoutMs,
-    minAttemptMs: nonNegative('retry', 'minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS),
+    minAttemptMs: nonNegativeDuration('retry', 'minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS),
     onRetry: optionalFn('retry', 'onRetry', options.onRetry),
     now: fn('retry', 'now', options.now, Date.now),
     random: fn('retry', 'random', options.random, Math.random),
@@ -134,7 +146,7 @@ export function retry(options: RetryOptions = {}): Middleware {
   const timed = attemptTimeoutMs !== Infinity;
 
   const middleware: Middleware = (next) => async (ctx) => {
-    if (ctx.type !== 'unary' || (policy.maxAttempts === 1 && !timed)) return next(ctx);
+    if (ctx.type !== 'unary') return next(ctx);
     const outerAttemptDeadline = ctx.attemptDeadline;
     if (timed) limitAttempt(ctx, policy, outerAttemptDeadline);
     await next(ctx);
@@ -164,6 +176,9 @@ async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget
   let attempts = 1;
   // Backoff grows per retry since the last pushback: a server that named a wait resets it (A6).
   let backoffStep = 0;
+  // Each transparent retry goes to an endpoint the call has not tried: one per endpoint at most.
+  let transparentLeft = -1;
+  let copied = false;
   for (;;) {
     const status = ctx.status;
     if (status === undefined || ctx.aborted) return;
@@ -171,22 +186,32 @@ async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget
       budget.onSuccess();
       return;
     }
-    if (!policy.retryable.has(status.code) && !cutByAttemptTimeout(ctx, status, policy, outerAttemptDeadline)) return;
-    // Response headers mean the server had begun to answer: A6 commits the call there, as the
-    // request may well have been acted on.
-    if (ctx.responseMetadata !== undefined) return;
-    budget.onFailure();
-    const pushback = pushbackMs(status.metadata);
-    if (pushback === PUSHBACK_STOP || attempts >= policy.maxAttempts || !budget.canRetry()) return;
-    let delay: number;
-    if (pushback !== undefined) {
-      delay = pushback;
-      backoffStep = 0;
+    if (transparentLeft < 0) transparentLeft = Math.max(1, ctx.client.endpoints().length);
+    let delay = 0;
+    const transparent = transparentLeft > 0 && neverReachedServer(ctx, status);
+    if (transparent) {
+      // A6's transparent retry: nothing reached a server, so nothing can have been done twice.
+      // It costs no attempt, no budget token and no backoff.
+      transparentLeft--;
+      if (policy.now() + policy.minAttemptMs > ctx.deadline) return;
     } else {
-      delay = backoff(policy, backoffStep++);
+      if (!policy.retryable.has(status.code) && !cutByAttemptTimeout(ctx, status, policy, outerAttemptDeadline)) return;
+      // Response headers mean the server had begun to answer: A6 commits the call there, as the
+      // request may well have been acted on; only a method marked idempotent may be replayed.
+      if (ctx.responseMetadata !== undefined && !policy.idempotent(ctx)) return;
+      budget.onFailure();
+      const pushback = pushbackMs(status.metadata);
+      if (pushback === PUSHBACK_STOP || attempts >= policy.maxAttempts || !budget.canRetry()) return;
+      if (pushback !== undefined) {
+        delay = pushback;
+        backoffStep = 0;
+      } else {
+        delay = backoff(policy, backoffStep++);
+      }
+      if (policy.now() + delay + policy.minAttemptMs > ctx.deadline) return;
+      attempts++;
     }
-    if (policy.now() + delay + policy.minAttemptMs > ctx.deadline) return;
-    policy.onRetry?.({ ctx, attempt: ctx.attempt + 1, delayMs: delay, status });
+    policy.onRetry?.({ ctx, attempt: ctx.attempt + 1, delayMs: delay, status, transparent });
     if (delay > 0) {
       await pause(ctx, delay, policy.sleep);
       if (ctx.aborted) {
@@ -197,14 +222,52 @@ async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget
       if (policy.now() + policy.minAttemptMs > ctx.deadline) return;
     }
     // A copy, so the caller's Metadata object is left as it was given.
-    if (attempts === 1) ctx.metadata = ctx.metadata.clone();
-    ctx.metadata.set(PREVIOUS_ATTEMPTS_KEY, String(attempts));
-    attempts++;
+    if (!copied) {
+      ctx.metadata = ctx.metadata.clone();
+      copied = true;
+    }
+    ctx.metadata.set(PREVIOUS_ATTEMPTS_KEY, String(ctx.attempt));
     ctx.attempt++;
     if (policy.attemptTimeoutMs !== Infinity) limitAttempt(ctx, policy, outerAttemptDeadline);
     await next(ctx);
   }
 }
+
+/**
+ * What grpc-js reports for an attempt that never left the client: the endpoint's channel had no
+ * connection to put it on (its picker's "No connection established"), or was closed with the
+ * attempt still queued. grpc-js already retries attempts refused by the server (REFUSED_STREAM)
+ * and streams it could not start on the same channel; what reaches us failed on that channel
+ * before any server saw it, and another endpoint may well take it.
+ */
+const NEVER_SENT_DETAILS = ['No connection established', 'Channel closed before call started'];
+
+/** Whether the failed attempt never reached a server (A6: safe to retry transparently). */
+export function neverReachedServer(ctx: CallContext, status: StatusObject): boolean {
+  if (status.code !== Status.UNAVAILABLE || ctx.responseMetadata !== undefined || ctx.endpoint === undefined) return false;
+  // grpc-js's own classification, when a status carries it (channel-level calls do).
+  const progress = (status as { progress?: unknown }).progress;
+  if (progress === 'NOT_STARTED' || progress === 'REFUSED') return true;
+  const details = status.details;
+  for (const prefix of NEVER_SENT_DETAILS) if (details.startsWith(prefix)) return true;
+  return false;
+}
+
+/** Turns the `idempotent` option into a test of a call. */
+function idempotentOption(value: RetryOptions['idempotent']): (ctx: CallContext) => boolean {
+  if (value === undefined || value === false) return never;
+  if (value === true) return always;
+  if (typeof value === 'function') return value;
+  if (Array.isArray(value) && value.every((m) => typeof m === 'string' && m.length > 0)) {
+    const methods = new Set<string>(value);
+    // '/pkg.Service/Method' matches itself and 'Method'.
+    return (ctx) => methods.has(ctx.method) || methods.has(ctx.method.slice(ctx.method.lastIndexOf('/') + 1));
+  }
+  throw new TypeError(`retry: options.idempotent must be true, false, a list of method names or a function (ctx) => boolean, got ${describeValue(value)}`);
+}
+
+const never = (): boolean => false;
+const always = (): boolean => true;
 
 /** A DEADLINE_EXCEEDED that came from the per-attempt deadline while the call still has time. */
 function cutByAttemptTimeout(ctx: CallContext, status: StatusObject, policy: RetryPolicy, outer: number): boolean {
