@@ -31,6 +31,8 @@ export interface Behaviour {
   failCode?: grpc.status;
   /** Never answer (until the call is cancelled or its deadline passes). */
   stall?: boolean;
+  /** Unary: send response headers at once, before any delay (the call is then committed). */
+  headersFirst?: boolean;
 }
 
 export interface EchoServer {
@@ -83,11 +85,13 @@ export async function startEchoServer(
   server.addService(echoService, {
     Unary: async (call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) => {
       count('Unary', call.metadata);
+      const headersSent = self.behaviour.headersFirst === true;
+      if (headersSent) call.sendMetadata(new grpc.Metadata());
       const fail = await prelude(call, call.request);
       if (fail === grpc.status.CANCELLED) return;
       if (fail) return callback({ code: fail, details: `${name} fails with ${grpc.status[fail]}` });
       const echoed = call.metadata.get('x-echo')[0];
-      if (echoed !== undefined) call.sendMetadata(new grpc.Metadata());
+      if (echoed !== undefined && !headersSent) call.sendMetadata(new grpc.Metadata());
       callback(null, reply(call.request.message ?? ''));
     },
     ClientStream: (call: grpc.ServerReadableStream<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) => {
