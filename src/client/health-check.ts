@@ -1,5 +1,7 @@
 import { Metadata, status as Status, type ClientReadableStream, type ClientUnaryCall, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
+import { durationOption } from '../core/duration';
+import { describeValue } from '../core/text';
 import type { ClientEndpoint } from './endpoint';
 import type { Logger } from './logger';
 import type { ClientView } from './view';
@@ -44,17 +46,19 @@ const SERVING = 'SERVING';
 export function resolveHealthCheckOptions(value: boolean | HealthCheckOptions): ResolvedHealthCheckOptions | undefined {
   if (value === false) return undefined;
   if (value !== true && (value === null || typeof value !== 'object')) {
-    throw new TypeError(`createClient: options.healthCheck must be true, false or an object of options, got ${String(value)}`);
+    throw new TypeError(`createClient: options.healthCheck must be true, false or an object of options, got ${describeValue(value)}`);
   }
   const { service = DEFAULT_HEALTH_CHECK_SERVICE, intervalMs = DEFAULT_HEALTH_CHECK_INTERVAL_MS, timeoutMs = DEFAULT_HEALTH_CHECK_TIMEOUT_MS } = value === true ? {} : value;
-  if (typeof service !== 'string') throw new TypeError(`createClient: options.healthCheck.service must be a string ('' for the whole server), got ${String(service)}`);
+  if (typeof service !== 'string') throw new TypeError(`createClient: options.healthCheck.service must be a string ('' for the whole server), got ${describeValue(service)}`);
   for (const [name, ms] of [
     ['intervalMs', intervalMs],
     ['timeoutMs', timeoutMs],
   ] as const) {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-      throw new TypeError(`createClient: options.healthCheck.${name} must be a finite number > 0 (milliseconds), got ${String(ms)}`);
+      throw new TypeError(`createClient: options.healthCheck.${name} must be a finite number > 0 (milliseconds), got ${describeValue(ms)}`);
     }
+    // Each becomes a timer: beyond what a timer honours it would fire after 1 ms.
+    durationOption('createClient', `options.healthCheck.${name}`, ms, ms);
   }
   return Object.freeze({ service, intervalMs, timeoutMs });
 }
@@ -217,7 +221,9 @@ class EndpointHealth {
     // Anything but SERVING (NOT_SERVING, SERVICE_UNKNOWN, UNKNOWN) keeps the endpoint out, as in gRPC's own client-side health checking.
     const serving = status === SERVING;
     if (serving !== this.endpoint.serving) {
-      this.logger.info({ ...this.fields, status: status ?? 'UNKNOWN' }, serving ? 'endpoint serving again; back in the picker' : 'endpoint not serving; out of the picker');
+      const fields = { ...this.fields, status: status ?? 'UNKNOWN' };
+      if (serving) this.logger.info(fields, 'endpoint serving again; back in the picker');
+      else this.logger.warn(fields, 'endpoint not serving; out of the picker');
     }
     this.endpoint.setServing(serving);
   }

@@ -62,8 +62,8 @@ describe('health checking over real servers', () => {
     b.server.resetCounts();
     assert.deepEqual(await spread(c, 30), { a: 30 });
     assert.equal(b.server.total(), 0, 'no call reached the NOT_SERVING server');
-    const out = entries.find((e) => e.level === 'info' && e.fields.address === b.server.address && e.fields.status === 'NOT_SERVING');
-    assert.ok(out, 'the transition is logged at info with the address and status');
+    const out = entries.find((e) => e.level === 'warn' && e.fields.address === b.server.address && e.fields.status === 'NOT_SERVING');
+    assert.ok(out, 'the transition is logged at warn with the address and status');
 
     b.health.setStatus('', 'SERVING');
     await eventually(() => serving(c, b.server.address) === true, 3000, 'b reported serving again');
