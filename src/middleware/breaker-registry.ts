@@ -13,8 +13,8 @@ export interface ChainBreaker {
   states(): BreakerSnapshot[];
 }
 
-/** Endpoint scope: whether the breaker may eject an endpoint of `client` at all. */
-export type CanEject = (client: ClientView) => boolean;
+/** Endpoint scope: whether the breaker has ejected, or may eject, the endpoint at `address` of `client`. */
+export type CanEject = (client: ClientView, address: string) => boolean;
 
 interface Entry {
   readonly breakers: Map<ChainBreaker, CanEject | undefined>;
@@ -45,10 +45,10 @@ export function followBreakers(client: ClientView, follower: (breaker: ChainBrea
   return () => entry.followers.delete(follower);
 }
 
-/** Whether an endpoint breaker in `client`'s chain may eject endpoints of it. */
-export function endpointBreakerEjects(client: ClientView): boolean {
+/** Whether an endpoint breaker in `client`'s chain deals with the endpoint at `address`. */
+export function endpointBreakerEjects(client: ClientView, address: string): boolean {
   const breakers = byClient.get(client)?.breakers;
   if (breakers === undefined) return false;
-  for (const canEject of breakers.values()) if (canEject?.(client)) return true;
+  for (const canEject of breakers.values()) if (canEject?.(client, address)) return true;
   return false;
 }

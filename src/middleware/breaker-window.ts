@@ -67,10 +67,10 @@ export class Breaker {
 
   /**
    * Adds an outcome; true when it trips the breaker. `address` is the endpoint the outcome came
-   * from (with spread); `setAside` says whether the failures of the endpoint with the most of them
-   * may be set aside, because something else (an endpoint breaker) deals with that endpoint.
+   * from (with spread); `setAside(address)` says whether the failures of the endpoint with the
+   * most of them may be set aside, because something else (an endpoint breaker) deals with it.
    */
-  add(failed: boolean, address?: string, setAside?: () => boolean): boolean {
+  add(failed: boolean, address?: string, setAside?: (address: string) => boolean): boolean {
     const config = this.config;
     this.roll(config.now());
     this.totals[this.current]++;
@@ -85,18 +85,18 @@ export class Breaker {
     this.consecutive++;
     if (this.windowSpread !== undefined) this.noteSpread(address ?? NO_ENDPOINT);
     if (config.consecutiveFailures > 0 && this.consecutive >= config.consecutiveFailures) {
-      const aside = this.runSpread !== undefined && setAside !== undefined ? topOf(this.runSpread) : 0;
-      if (aside === 0 || this.consecutive - aside >= config.consecutiveFailures || !setAside!()) {
+      const worst = setAside !== undefined && this.runSpread !== undefined ? worstOf(this.runSpread) : undefined;
+      if (worst === undefined || this.consecutive - worst.count >= config.consecutiveFailures || !setAside!(worst.address)) {
         this.reason = `${this.consecutive} failures in a row`;
         return true;
       }
     }
     if (this.total >= config.minSamples && this.failed >= config.errorRate * this.total) {
-      const aside = this.windowSpread !== undefined && setAside !== undefined ? topOf(this.windowSpread) : 0;
-      // Judged again without the worst endpoint's calls' failures: one instance dying is not an
+      const worst = setAside !== undefined && this.windowSpread !== undefined ? worstOf(this.windowSpread) : undefined;
+      // Judged again without the worst endpoint's failures: one instance dying is not an
       // outage, and the rest must make a sample of their own.
-      const rest = this.total - aside;
-      if (aside === 0 || (rest >= config.minSamples && this.failed - aside >= config.errorRate * rest) || !setAside!()) {
+      const rest = worst === undefined ? 0 : this.total - worst.count;
+      if (worst === undefined || (rest >= config.minSamples && this.failed - worst.count >= config.errorRate * rest) || !setAside!(worst.address)) {
         this.reason = `${this.failed} of ${this.total} calls failed in the last ${config.windowMs / 1000} s`;
         return true;
       }
@@ -177,9 +177,11 @@ export class Breaker {
   }
 }
 
-/** The failures of the endpoint with the most; failures that reached no endpoint never count here. */
-function topOf(spread: Map<string, number>): number {
-  let top = 0;
-  for (const [address, count] of spread) if (address !== NO_ENDPOINT && count > top) top = count;
-  return top;
+/** The endpoint with the most failures and their count; failures that reached no endpoint never count here. */
+function worstOf(spread: Map<string, number>): { address: string; count: number } | undefined {
+  let worst: { address: string; count: number } | undefined;
+  for (const [address, count] of spread) {
+    if (address !== NO_ENDPOINT && (worst === undefined || count > worst.count)) worst = { address, count };
+  }
+  return worst;
 }

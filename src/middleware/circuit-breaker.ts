@@ -270,7 +270,7 @@ interface BreakerSet {
   attach(client: ClientView): () => void;
   state(key: string): BreakerState | undefined;
   states(): BreakerSnapshot[];
-  canEject?(client: ClientView): boolean;
+  canEject?(client: ClientView, address: string): boolean;
 }
 
 /**
@@ -408,12 +408,19 @@ class EndpointBreakers implements BreakerSet {
     this.events.emit(breaker, from, reason, breaker.logger);
   }
 
-  /** Whether the max ejection share lets this breaker eject any endpoint of `client` at all. */
-  canEject(client: ClientView): boolean {
+  /**
+   * Whether the endpoint at `address` is this breaker's business: ejected, or within the max
+   * ejection share to be, with others left to take its calls. One that has left the client
+   * (a crashed instance deregistered) counts too.
+   */
+  canEject(client: ClientView, address: string): boolean {
     if (!this.clients.has(client)) return false;
-    let total = 0;
-    for (const endpoint of client.endpoints()) if (!endpoint.draining) total++;
-    return Math.floor(total * this.maxEjectionShare) >= 1;
+    for (const endpoint of client.endpoints()) {
+      if (endpoint.address !== address) continue;
+      if (endpoint.draining || endpoint.ejected) return true;
+      return this.mayEject(client, endpoint);
+    }
+    return true;
   }
 
   /** The max ejection share, over the client's endpoints that are not draining. */
@@ -504,7 +511,7 @@ class ServiceBreakers implements BreakerSet {
       const failed = this.config.failures.has(code);
       if (breaker.state === 'closed') {
         const client = ctx.client;
-        if (breaker.add(failed, ctx.endpoint?.address, failed ? () => endpointBreakerEjects(client) : undefined)) this.open(breaker);
+        if (breaker.add(failed, ctx.endpoint?.address, failed ? (address) => endpointBreakerEjects(client, address) : undefined)) this.open(breaker);
       } else if (breaker.state === 'half_open' && probe) {
         if (failed) {
           breaker.reason = `probe failed with ${Status[code]}`;
