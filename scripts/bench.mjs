@@ -4,7 +4,7 @@
 // cost the published package does not have, and only to our side of each comparison.)
 //
 //   npm run bench -- <name> [bench options]     e.g.  npm run bench -- e2e --rounds 6
-//   names: the files in bench/ (e2e, overhead, pick, slow-endpoint, failover, metrics)
+//   names: the files in bench/ (e2e, overhead, pick, slow-endpoint, failover, metrics, chaos)
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
