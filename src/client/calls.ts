@@ -5,29 +5,20 @@ import {
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
-  type ServiceError,
   type StatusObject,
 } from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
 import { Duplex, Readable, Writable } from 'node:stream';
+import { serviceError, type UnaryCallback } from './call-status';
 import type { CallContext } from './context';
+
+export { missingOutcome, serviceError, type UnaryCallback } from './call-status';
 
 /**
  * The call objects users get back: the same shapes and events as grpc-js's own, standing in front
  * of whichever attempt the middleware chain runs. Streams are bound to their real grpc-js call
  * once an endpoint has been picked; until then writes wait and reads are simply empty.
  */
-
-/** Builds the error grpc-js would give for `status`. */
-export function serviceError(status: StatusObject): ServiceError {
-  const error = new Error(`${status.code} ${Status[status.code]}: ${status.details}`) as ServiceError;
-  error.code = status.code;
-  error.details = status.details;
-  error.metadata = status.metadata;
-  return error;
-}
-
-export type UnaryCallback = (error: ServiceError | null, response?: unknown) => void;
 
 /** What a stub method returns for unary calls. */
 export class UnaryCall extends EventEmitter implements ClientUnaryCall {
@@ -274,11 +265,3 @@ for (const [target, parts] of [
   for (const part of parts) Object.defineProperties(target.prototype, Object.getOwnPropertyDescriptors(part));
 }
 
-/** A status for a call that ended without one (a middleware that neither called next nor failed the call). */
-export function missingOutcome(ctx: CallContext): StatusObject {
-  return {
-    code: Status.INTERNAL,
-    details: `call to ${ctx.method} on "${ctx.service}" ended without an outcome: a middleware returned without calling next or ctx.fail()`,
-    metadata: new Metadata(),
-  };
-}
