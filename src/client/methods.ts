@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type MethodDefinition, type ServiceDefinition } from '@grpc/grpc-js';
-import type { AsyncCallOptions, LbCallOptions } from './create-client';
+import type { AsyncCallOptions, LbCallOptions } from './types';
 import type { UnaryCallback } from './call-status';
 import { BidiStreamCall, ClientStreamCall, serviceError, ServerStreamCall, UnaryCall } from './calls';
 import type { CallContext, CallType } from './context';
