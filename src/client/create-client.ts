@@ -144,7 +144,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     lastResolvedAt: () => set.lastResolvedAt,
   };
   const picked = middleware.flatMap((mw) => (typeof mw.picked === 'function' ? [mw.picked.bind(mw)] : []));
-  const chain: Next = compose(middleware, transport(set, { pickTimeoutMs, now, picked }));
+  const chain: Next = compose(middleware, transport(set, { pickTimeoutMs, now, picked, clientInterceptors: carriesInterceptors(channelOptions) }));
   const detachers: (() => void)[] = [];
   if (healthCheck) detachers.push(startHealthChecking(view, healthCheck, logger, random));
   for (const mw of middleware) {
@@ -196,4 +196,10 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     },
   };
   return Object.assign(Object.create(null), methods, base) as LoadBalancedClient<T>;
+}
+
+/** True when grpc-js's Client, given these options, would run interceptors or a call-invocation transformer on every call. */
+function carriesInterceptors(options: ChannelOptions): boolean {
+  const { interceptors, interceptor_providers: providers, callInvocationTransformer } = options as { interceptors?: unknown; interceptor_providers?: unknown; callInvocationTransformer?: unknown };
+  return (Array.isArray(interceptors) && interceptors.length > 0) || (Array.isArray(providers) && providers.length > 0) || callInvocationTransformer !== undefined;
 }

@@ -67,6 +67,10 @@ export class Invoker {
     }
     this.live.delete(ctx);
     if (onAbort) signal!.removeEventListener('abort', onAbort);
+    // A call refused before any attempt went out (an open breaker, no endpoint) would otherwise
+    // settle within the caller's own microtask queue: a caller looping on it would never let
+    // timers or I/O run. grpc-js delivers such failures from a macrotask too.
+    if (ctx.wire === undefined) await nextMacrotask();
     surface.finish(ctx.status ?? missingOutcome(ctx), ctx.response);
   }
 
@@ -82,4 +86,8 @@ export function toEpochMs(deadline: Date | number | undefined, field: string): n
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${field} must be a Date or epoch milliseconds, got ${String(deadline)}`);
   return ms;
+}
+
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

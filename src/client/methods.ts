@@ -1,10 +1,9 @@
-import { Metadata, status as Status, type MethodDefinition, type ServiceDefinition } from '@grpc/grpc-js';
+import { Metadata, type MethodDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import type { AsyncCallOptions, LbCallOptions } from './types';
 import type { UnaryCallback } from './call-status';
-import { BidiStreamCall, ClientStreamCall, serviceError, ServerStreamCall, UnaryCall } from './calls';
+import { BidiStreamCall, ClientStreamCall, ServerStreamCall, UnaryCall, UnaryPromise } from './calls';
 import type { CallContext, CallType } from './context';
-import type { Invoker } from './invoker';
-import { attachStream } from './transport';
+import type { CallSurface, Invoker } from './invoker';
 
 type AnyFunction = (...args: any[]) => any;
 
@@ -67,26 +66,24 @@ export function methodTable(service: ServiceDefinition, invoker: Invoker): Metho
           const args = splitArguments(a, b, c);
           if (!args.callback) throw new TypeError(`${name}: a unary call needs a callback (or use client.async.${name})`);
           const ctx = context(request, args.metadata, args.options);
-          const call = new UnaryCall(ctx);
-          const callback = args.callback;
-          void invoker.run(ctx, { finish: (status, response) => call.finish(status, response, callback) }, args.options.signal);
+          const call = new UnaryCall(ctx, args.callback);
+          void invoker.run(ctx, call, args.options.signal);
           return call;
         };
         asyncMethod = (request: unknown, opts: AsyncCallOptions = {}) =>
           new Promise((resolve, reject) => {
-            const ctx = asyncContext(request, opts);
-            void invoker.run(ctx, { finish: (status, response) => (status.code === Status.OK ? resolve(response) : reject(serviceError(status))) }, opts.signal);
+            void invoker.run(asyncContext(request, opts), new UnaryPromise(resolve, reject), opts.signal);
           });
         break;
       case 'server_stream':
         method = (request: unknown, a?: unknown, b?: unknown) => {
           const args = splitArguments(a, b, undefined);
           const ctx = context(request, args.metadata, args.options);
-          return startStream(invoker, ctx, new ServerStreamCall(ctx, def.responseDeserialize), args.options.signal);
+          return start(invoker, new ServerStreamCall(ctx, def.responseDeserialize), ctx, args.options.signal);
         };
         asyncMethod = (request: unknown, opts: AsyncCallOptions = {}) => {
           const ctx = asyncContext(request, opts);
-          return startStream(invoker, ctx, new ServerStreamCall(ctx, def.responseDeserialize), opts.signal);
+          return start(invoker, new ServerStreamCall(ctx, def.responseDeserialize), ctx, opts.signal);
         };
         break;
       case 'client_stream':
@@ -94,26 +91,24 @@ export function methodTable(service: ServiceDefinition, invoker: Invoker): Metho
           const args = splitArguments(a, b, c);
           if (!args.callback) throw new TypeError(`${name}: a client-streaming call needs a callback (or use client.async.${name})`);
           const ctx = context(undefined, args.metadata, args.options);
-          return startStream(invoker, ctx, new ClientStreamCall(ctx, def.requestSerialize), args.options.signal, args.callback);
+          return start(invoker, new ClientStreamCall(ctx, def.requestSerialize, args.callback), ctx, args.options.signal);
         };
         asyncMethod = (requests: Iterable<unknown> | AsyncIterable<unknown>, opts: AsyncCallOptions = {}) =>
           new Promise((resolve, reject) => {
             const ctx = asyncContext(undefined, opts);
-            const call = new ClientStreamCall(ctx, def.requestSerialize);
-            startStream(invoker, ctx, call, opts.signal, (error, response) => (error ? reject(error) : resolve(response)));
-            void pump(requests, call);
+            const call = new ClientStreamCall(ctx, def.requestSerialize, (error, response) => (error ? reject(error) : resolve(response)));
+            void pump(requests, start(invoker, call, ctx, opts.signal));
           });
         break;
       default:
         method = (a?: unknown, b?: unknown) => {
           const args = splitArguments(a, b, undefined);
           const ctx = context(undefined, args.metadata, args.options);
-          return startStream(invoker, ctx, new BidiStreamCall(ctx, def.requestSerialize, def.responseDeserialize), args.options.signal);
+          return start(invoker, new BidiStreamCall(ctx, def.requestSerialize, def.responseDeserialize), ctx, args.options.signal);
         };
         asyncMethod = (requests: Iterable<unknown> | AsyncIterable<unknown>, opts: AsyncCallOptions = {}) => {
           const ctx = asyncContext(undefined, opts);
-          const call = new BidiStreamCall(ctx, def.requestSerialize, def.responseDeserialize);
-          startStream(invoker, ctx, call, opts.signal);
+          const call = start(invoker, new BidiStreamCall(ctx, def.requestSerialize, def.responseDeserialize), ctx, opts.signal);
           void pump(requests, call);
           return call;
         };
@@ -130,12 +125,10 @@ export function methodTable(service: ServiceDefinition, invoker: Invoker): Metho
   return { methods, asyncMethods };
 }
 
-type StreamCall = ServerStreamCall | ClientStreamCall | BidiStreamCall;
-
-function startStream<P extends StreamCall>(invoker: Invoker, ctx: CallContext, proxy: P, signal: AbortSignal | undefined, callback?: UnaryCallback): P {
-  attachStream(ctx, proxy);
-  void invoker.run(ctx, { finish: (status, response) => proxy.finish(status, response, callback) }, signal);
-  return proxy;
+/** Starts a call whose object the caller gets back at once. */
+function start<C extends CallSurface>(invoker: Invoker, call: C, ctx: CallContext, signal: AbortSignal | undefined): C {
+  void invoker.run(ctx, call, signal);
+  return call;
 }
 
 /**
