@@ -125,14 +125,18 @@ export function etcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegistry {
   async function establish(entry: Entry): Promise<void> {
     const lease = connection.client().lease(ttlSeconds);
     entry.lease = lease;
+    // Before the key is written a failure is the caller's to see (register rejects, or the
+    // re-registration loop retries); only a lease that held the key is re-registered from here.
+    let holding = false;
     lease.on('lost', (error: Error) => {
-      if (entry.stopped || entry.lease !== lease) return;
+      if (!holding || entry.stopped || entry.lease !== lease) return;
       entry.lease = undefined;
       report(connection.fail(`lease of ${excerpt(entry.key)} lost; registering it again`, error));
       void reRegister(entry);
     });
     try {
       await lease.put(entry.key).value(entry.value).exec();
+      holding = true;
     } catch (error) {
       if (entry.lease === lease) entry.lease = undefined;
       // Revoked rather than left to expire, so no lease outlives a failed registration.
