@@ -43,7 +43,7 @@ export interface EtcdCluster {
   waitHealthy(): Promise<void>;
   /** The current leader, waiting for one. */
   leader(): Promise<EtcdMember>;
-  /** Ends every member and removes their data. */
+  /** Ends every member (SIGKILL: their data goes too, and a member ending gracefully waits for its peers) and removes their data. */
   stop(): Promise<void>;
   logs(): string;
 }
@@ -195,7 +195,7 @@ async function createCluster(options: EtcdOptions): Promise<EtcdCluster> {
       throw new Error(`no etcd leader within ${HEALTH_TIMEOUT_MS} ms:\n${lines.slice(-30).join('\n')}`);
     },
     async stop() {
-      await Promise.all(members.map((m) => m.end('SIGTERM')));
+      await Promise.all(members.map((m) => m.end('SIGKILL')));
       for (const spec of specs) rmSync(spec.dataDir, { recursive: true, force: true });
     },
     logs: () => lines.join('\n'),
