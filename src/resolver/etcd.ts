@@ -104,7 +104,8 @@ export function etcdResolver(options: EtcdResolverOptions = {}): Resolver {
       const current = watcher;
       watcher = undefined;
       if (!current) return Promise.resolve();
-      return Promise.race([current.cancel().catch(() => undefined), abortableSleep(CANCEL_GRACE_MS)]);
+      const grace = new AbortController();
+      return Promise.race([current.cancel().catch(() => undefined), abortableSleep(CANCEL_GRACE_MS, grace.signal)]).finally(() => grace.abort());
     };
 
     /** Reads the full list, then watches from the next revision; retries with backoff until it has. */
