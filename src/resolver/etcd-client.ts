@@ -2,18 +2,12 @@ import type { Etcd3, IOptions } from 'etcd3';
 import { durationOption } from '../core/duration';
 import { excerpt, redactSecrets } from '../core/text';
 import { formatAddress, parseAddress } from './address';
+import { DEFAULT_ETCD_HOST, DEFAULT_ETCD_REQUEST_TIMEOUT_MS, EtcdError, type EtcdConnectionOptions, type EtcdTlsOptions } from './etcd-options';
 
 // etcd is spoken through the `etcd3` package (its gRPC API, connection pool, watch manager and
 // lease keep-alive). The package is an optional peer dependency: it is required here, when an
 // etcd resolver or registry first needs a connection, so apps that never use etcd never load it.
 
-/** etcd's own default client address. */
-export const DEFAULT_ETCD_HOST = '127.0.0.1:2379';
-/**
- * Bound on each etcd request that is not a stream. etcd answers in milliseconds; a member that
- * has not answered in 5 s is partitioned or overloaded, and the next try goes to another member.
- */
-export const DEFAULT_ETCD_REQUEST_TIMEOUT_MS = 5_000;
 /**
  * HTTP/2 keep-alive pings on the connections to etcd, so a watch on a member that vanished
  * without closing its socket (a partition, a black-holed host) is noticed and moved. etcd's own
@@ -21,44 +15,6 @@ export const DEFAULT_ETCD_REQUEST_TIMEOUT_MS = 5_000;
  */
 const KEEPALIVE_TIME_MS = 10_000;
 const KEEPALIVE_TIMEOUT_MS = 5_000;
-
-/** TLS to etcd. */
-export interface EtcdTlsOptions {
-  /** CA certificate(s) to trust instead of the system store (PEM). */
-  ca?: string | Buffer;
-  /** Client certificate (PEM), when etcd verifies clients (--client-cert-auth). */
-  cert?: string | Buffer;
-  /** Client key (PEM) for `cert`. */
-  key?: string | Buffer;
-  /** Name to verify etcd's certificate against, when it differs from the host dialled. */
-  servername?: string;
-}
-
-/** How to reach etcd. */
-export interface EtcdConnectionOptions {
-  /**
-   * Cluster members: "host:port" or "http(s)://host:port", one or a list. Default
-   * "127.0.0.1:2379". No credentials here: they go in `auth`.
-   */
-  hosts?: string | readonly string[];
-  /** etcd user and password. The password is sent only to etcd's Authenticate call, never in a message or log line. */
-  auth?: { username: string; password: string };
-  /** TLS to every member; `true` uses the system CAs. Implied by https:// hosts. */
-  tls?: boolean | EtcdTlsOptions;
-  /** Bound on each request that is not a stream (range reads, lease grants, puts). */
-  requestTimeoutMs?: number;
-  /** An `Etcd3` client of your own, used instead of one built from the options above; it is not closed by the library. */
-  client?: Etcd3;
-}
-
-/** A failed exchange with etcd. Its message never contains the password. */
-export class EtcdError extends Error {
-  override readonly name = 'EtcdError';
-}
-
-export function isEtcdError(error: unknown): error is EtcdError {
-  return error instanceof EtcdError;
-}
 
 /** A lazily opened etcd client shared by one resolver or registry. */
 export interface EtcdConnection {
@@ -114,9 +70,10 @@ export function etcdConnection(options: EtcdConnectionOptions, where: string): E
     if (own === null || typeof own !== 'object' || typeof (own as { watch?: unknown }).watch !== 'function') {
       throw new TypeError(`${where}: client must be an Etcd3 instance from the etcd3 package`);
     }
+    const given = own as Etcd3;
     return {
       origin: 'the given etcd3 client',
-      client: () => own,
+      client: () => given,
       fail: (doing, error) => new EtcdError(`${where}: ${doing} (the given etcd3 client): ${redact(messageOf(error))}`),
       close: () => undefined,
     };

@@ -39,5 +39,13 @@ export {
   DEFAULT_ETCD_BACKOFF_MAX_MS,
   type EtcdResolverOptions,
 } from './etcd';
-export { EtcdError, isEtcdError, DEFAULT_ETCD_HOST, DEFAULT_ETCD_REQUEST_TIMEOUT_MS, type EtcdConnectionOptions, type EtcdTlsOptions } from './etcd-client';
+export {
+  EtcdError,
+  isEtcdError,
+  DEFAULT_ETCD_HOST,
+  DEFAULT_ETCD_REQUEST_TIMEOUT_MS,
+  type EtcdClient,
+  type EtcdConnectionOptions,
+  type EtcdTlsOptions,
+} from './etcd-options';
 export { ETCD_KEY_FORMATS, DEFAULT_ETCD_PREFIXES, type EtcdKeyFormat } from './etcd-format';

@@ -53,6 +53,15 @@ describe('etcdResolver against a real etcd', () => {
     }
   });
 
+  test("a user's own Etcd3 client is used as given and left open", async () => {
+    await kv.put('/services/own-client/10.5.0.1:1').value(JSON.stringify({ address: '10.5.0.1:1' }));
+    const watch = recordWatch(etcdResolver({ client: kv }), 'own-client');
+    await watch.waitForUpdate((list) => list.length === 1, { since: 0 });
+    watch.stop();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await kv.get('/services/own-client/10.5.0.1:1').string(), JSON.stringify({ address: '10.5.0.1:1' }), 'the client still works');
+  });
+
   test('deleting every key is reported and keeps the last list', async () => {
     await kv.put('/services/lonely/10.0.1.1:1').value(JSON.stringify({ address: '10.0.1.1:1' }));
     const watch = recordWatch(etcdResolver({ hosts: etcd.hosts }), 'lonely');
