@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
-import { freePort, lineKeeper, trackChild } from './processes';
+import { freePort, lineKeeper, toolPath, trackChild } from './processes';
 import type { Instance, Resolver } from '../../src/resolver/types';
 
 /** Where scripts/install-consul.sh puts the binary. */
-export const CONSUL_BIN = join(__dirname, '..', '..', '.tools', 'consul', 'usr', 'bin', 'consul');
+export const CONSUL_BIN = toolPath('consul', 'usr', 'bin', 'consul');
 
 /** A dev agent elects itself in about two seconds; far beyond that it is not going to. */
 const LEADER_TIMEOUT_MS = 20_000;

@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, lineKeeper, trackChild } from './processes';
+import { freePort, lineKeeper, toolPath, trackChild } from './processes';
 
 /** Where scripts/install-etcd.sh puts the binary. */
-export const ETCD_BIN = join(__dirname, '..', '..', '.tools', 'etcd', 'usr', 'bin', 'etcd');
+export const ETCD_BIN = toolPath('etcd', 'usr', 'bin', 'etcd');
 
 /** A single member is healthy in well under a second, a cluster elects within a few; far beyond that it will not. */
 const HEALTH_TIMEOUT_MS = 20_000;

@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 
 // What the helpers that run real registries (Consul, etcd) share: free loopback ports, and child
 // processes that never outlive the test process nor keep it alive.
@@ -70,4 +72,15 @@ export function lineKeeper(max: number): { keep(chunk: Buffer): void; lines: str
       if (lines.length > max) lines.splice(0, lines.length - max);
     },
   };
+}
+
+/**
+ * A file under the repository's `.tools/` folder, found upwards from here: the helpers also run
+ * compiled from `.bench/`, one level deeper.
+ */
+export function toolPath(...parts: string[]): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'scripts'))) return join(dir, '.tools', ...parts);
+    if (dirname(dir) === dir) return join(__dirname, '..', '..', '.tools', ...parts);
+  }
 }
