@@ -93,14 +93,16 @@ describe('createClient over etcd:// with servers registered by etcdRegistry', ()
     assert.ok(calls.some((call) => call.server === 's3'), 's3 got calls');
   });
 
-  test('a registered process killed with SIGKILL leaves when its lease expires', async (t) => {
-    const ttlMs = 2_000;
+  /** A service process: an Echo server registered in etcd as `name`, printing its port once registered. */
+  async function spawnService(name: string, ttlMs: number, onShutdown: boolean) {
     const script = `
       const { etcdRegistry } = require(${JSON.stringify(join(ROOT, 'src', 'registry'))});
       const { startEchoServer } = require(${JSON.stringify(join(ROOT, 'test', 'helpers', 'echo-server'))});
       (async () => {
-        const echo = await startEchoServer({ name: 'doomed' });
-        await etcdRegistry({ hosts: process.env.TEST_ETCD_HOSTS, leaseTtlMs: ${ttlMs} }).register({ name: 'doomed', address: '127.0.0.1', port: echo.port });
+        const echo = await startEchoServer({ name: '${name}' });
+        const registry = etcdRegistry({ hosts: process.env.TEST_ETCD_HOSTS, leaseTtlMs: ${ttlMs} });
+        await registry.register({ name: '${name}', address: '127.0.0.1', port: echo.port });
+        if (${onShutdown}) registry.deregisterOnShutdown(echo.server, { drainMs: 500 });
         console.log(JSON.stringify({ port: echo.port }));
       })();
     `;
@@ -109,12 +111,37 @@ describe('createClient over etcd:// with servers registered by etcdRegistry', ()
       env: { ...process.env, TEST_ETCD_HOSTS: etcd.hosts },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    const exited = new Promise<{ signal: NodeJS.Signals | null; at: number }>((resolve) => child.once('exit', (_code, signal) => resolve({ signal, at: Date.now() })));
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`service process exited (${code}) before registering`)));
+    });
+    return { child, exited, port: (JSON.parse(line) as { port: number }).port };
+  }
+
+  test('SIGTERM with deregisterOnShutdown: the key leaves etcd at once, the server drains, the process ends by the signal', async (t) => {
+    const service = await spawnService('graceful', 30_000, true);
+    const watch = recordWatch(etcdResolver({ hosts: etcd.hosts }), 'graceful');
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stdout! }).once('line', resolve);
-        child.once('exit', (code) => reject(new Error(`service process exited (${code}) before registering`)));
-      });
-      const { port } = JSON.parse(line) as { port: number };
+      await watch.waitForUpdate((list) => list.length === 1, { since: 0 });
+      const signalledAt = Date.now();
+      service.child.kill('SIGTERM');
+      const gone = await watch.waitForError((e) => /no instances of "graceful"/.test(e.message), { since: signalledAt });
+      const exit = await service.exited;
+      t.diagnostic(`left etcd ${gone.at - signalledAt} ms after SIGTERM (lease 30 s); the process ended ${exit.at - signalledAt} ms after it`);
+      assert.ok(gone.at - signalledAt < 2_000, 'left through the revoked lease, not its expiry');
+      assert.ok(exit.at - signalledAt >= 500, 'kept serving through its 500 ms drain');
+      assert.equal(exit.signal, 'SIGTERM');
+    } finally {
+      watch.stop();
+      service.child.kill('SIGKILL');
+    }
+  });
+
+  test('a registered process killed with SIGKILL leaves when its lease expires', async (t) => {
+    const ttlMs = 2_000;
+    const { child, port } = await spawnService('doomed', ttlMs, false);
+    try {
       const watch = recordWatch(etcdResolver({ hosts: etcd.hosts }), 'doomed');
       try {
         await watch.waitForUpdate((list) => list.length === 1 && list[0].address === `127.0.0.1:${port}`, { since: 0 });
