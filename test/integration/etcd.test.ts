@@ -133,6 +133,28 @@ describe('etcdResolver against a real etcd', () => {
     }
   });
 
+  test('a watch cut off resumes from the last revision it saw: changes made meanwhile arrive, with no full read', async () => {
+    const relay = await startRelay(etcd.members[0].clientAddress);
+    await kv.put('/services/resumed/10.6.0.1:1').value(JSON.stringify({ address: '10.6.0.1:1' }));
+    const watch = recordWatch(etcdResolver({ hosts: relay.address }), 'resumed');
+    try {
+      await watch.waitForUpdate((list) => list.length === 1, { since: 0 });
+      const since = Date.now();
+      relay.cut();
+      await watch.waitForError((e) => /watch of "resumed".*lost, resuming after revision \d+/.test(e.message), { since });
+      await kv.put('/services/resumed/10.6.0.2:1').value(JSON.stringify({ address: '10.6.0.2:1' }));
+      await kv.delete().key('/services/resumed/10.6.0.1:1');
+      relay.restore();
+      await watch.waitForUpdate((list) => addresses(list).join() === '10.6.0.2:1', { since });
+      assert.ok(!watch.errors.some((e) => /reading it again|came back/.test(e.error.message)), 'resumed, not re-read');
+      // Both changes came as events of the resumed watch: the list never held both new and old.
+      assert.ok(watch.updates.filter((u) => u.at >= since).every((u) => u.instances.length === 1), JSON.stringify(watch.updates.map((u) => addresses(u.instances))));
+    } finally {
+      watch.stop();
+      relay.close();
+    }
+  });
+
   test('a watch cut off while its revision is compacted reads the list again, and follows changes after', async () => {
     // The resolver reaches etcd through a TCP relay the test can cut: a partition, with etcd
     // itself still up for the changes and the compaction that happen meanwhile.
