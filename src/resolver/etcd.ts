@@ -149,7 +149,9 @@ export function etcdResolver(options: EtcdResolverOptions = {}): Resolver {
         const header = response.header;
         // After a reconnect: a store whose revision is behind ours, or another cluster, is etcd
         // restored from a backup or replaced. Its revisions are not ours; only a full read is right.
-        if (header.cluster_id !== clusterId || Number(header.revision) < revision) {
+        // (On the first connect a member a little behind the one that answered the read is just
+        // a follower catching up: the watch waits for it.)
+        if (header.cluster_id !== clusterId || (lost && Number(header.revision) < revision)) {
           report(new EtcdError(`${where}: etcd at ${connection.origin} came back at revision ${header.revision}, behind ${revision}; reading ${name} again`));
           resync();
           return;
