@@ -12,7 +12,8 @@ describe('circuit breaker over real servers', () => {
     const [bad, a, b] = await start(3);
     bad.behaviour = { failCode: Status.UNAVAILABLE };
     const changes: BreakerStateChange[] = [];
-    const breaker = circuitBreaker({ consecutiveFailures: 3, openMs: 400, onStateChange: (c) => changes.push(c) });
+    // Open long enough for the 30 calls below to finish inside it on a loaded machine.
+    const breaker = circuitBreaker({ consecutiveFailures: 3, openMs: 1_500, onStateChange: (c) => changes.push(c) });
     const c = await readyClient([bad.address, a.address, b.address], [retry({ budget: false, initialBackoffMs: 1 }), breaker]);
 
     for (let i = 0; i < 30; i++) assert.ok(!isError(await outcome(c)), 'retry hides the failing endpoint');
@@ -26,7 +27,7 @@ describe('circuit breaker over real servers', () => {
     assert.equal(bad.total(), 3, 'an open endpoint gets no calls');
 
     bad.behaviour = {};
-    await eventually(() => breaker.state(bad.address) === 'half_open', 1_000);
+    await eventually(() => breaker.state(bad.address) === 'half_open', 3_000);
     for (let i = 0; i < 30; i++) await outcome(c);
     assert.equal(breaker.state(bad.address), 'closed', 'the probe succeeded');
     assert.ok(bad.total() >= 3 + 9, `back in rotation: ${bad.total()} calls`);
