@@ -11,15 +11,19 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="$REPO_ROOT/.tools/consul"
 CONSUL="$DEST/usr/bin/consul"
 
-if [[ -x "$CONSUL" ]] && "$CONSUL" version >/dev/null 2>&1; then
-  "$CONSUL" version | head -n 1
+# The version is read whole before its first line is printed: `consul version | head -n 1` can
+# end consul with SIGPIPE, which pipefail turns into a failure of the whole test run.
+version() { local text; text="$("$CONSUL" version 2>/dev/null)" || return 1; echo "${text%%$'\n'*}"; }
+
+if [[ -x "$CONSUL" ]] && version >/dev/null; then
+  version
   exit 0
 fi
 
 bash "$REPO_ROOT/scripts/fetch-debian-package.sh" bullseye consul "$DEST"
 
-if ! "$CONSUL" version >/dev/null 2>&1; then
+if ! version >/dev/null; then
   echo "install-consul: $CONSUL does not run" >&2
   exit 1
 fi
-"$CONSUL" version | head -n 1
+version
