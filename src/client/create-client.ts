@@ -32,6 +32,7 @@ import {
 import { CallContext, type CallType } from './context';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './endpoint';
 import { EndpointSet } from './endpoint-set';
+import { grpcConfig } from './grpc-config';
 import { resolveHealthCheckOptions, startHealthChecking } from './health-check';
 import { silentLogger } from './logger';
 import type { AsyncCallOptions, AsyncClient, ClientOptions, LbCallOptions, LoadBalancedClient, LoadBalancedClientBase, Stub } from './types';
@@ -137,18 +138,18 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
   const {
     target,
     resolver,
-    balancer = weightedRoundRobin(),
-    middleware = [],
     credentials = grpcCredentials.createInsecure(),
     tlsServerName,
-    channelOptions = {},
     logger = silentLogger,
     now = Date.now,
     random = Math.random,
   } = options;
   const connectTimeoutMs = checkPositive('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const pickTimeoutMs = checkPositive('pickTimeoutMs', options.pickTimeoutMs, DEFAULT_PICK_TIMEOUT_MS);
-  const healthCheck = options.healthCheck === undefined ? undefined : resolveHealthCheckOptions(options.healthCheck);
+  const configured = grpcConfig(options, { pickTimeoutMs, now, random });
+  const { middleware, channelOptions } = configured;
+  const balancer = configured.balancer ?? weightedRoundRobin();
+  const healthCheck = configured.healthCheck === undefined ? undefined : resolveHealthCheckOptions(configured.healthCheck);
   if (!balancer || typeof balancer.build !== 'function') throw new TypeError('createClient: options.balancer must be a Balancer (an object with build())');
   if (!Array.isArray(middleware)) throw new TypeError('createClient: options.middleware must be an array');
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {

@@ -8,6 +8,7 @@ import type { EndpointInfo } from './endpoint';
 import type { EndpointSetObserver } from './endpoint-set';
 import type { HealthCheckOptions } from './health-check';
 import type { Logger } from './logger';
+import type { ServiceConfig } from './service-config';
 
 export interface ClientOptions {
   /** Where the instances come from: 'static:///10.0.0.1:50051,10.0.0.2:50051', 'memory:///svc', 'dns:///host:port', 'consul://127.0.0.1:8500/svc'. */
@@ -24,8 +25,18 @@ export interface ClientOptions {
   credentials?: ChannelCredentials;
   /** The name TLS certificates are checked against and the :authority sent, e.g. the service's DNS name (endpoints are usually IP addresses). */
   tlsServerName?: string;
-  /** grpc-js channel options, applied to every endpoint's channel. */
+  /**
+   * grpc-js channel options, applied to every endpoint's channel. A `grpc.service_config` here is
+   * read as `serviceConfig`, not given to the channels; `grpc.enable_retries` defaults to 0 when
+   * the middleware retries or hedges.
+   */
   channelOptions?: ChannelOptions;
+  /**
+   * A gRPC service config (object or JSON text): loadBalancingConfig, methodConfig (timeout,
+   * retryPolicy, hedgingPolicy, waitForReady), retryThrottling, healthCheckConfig, mapped onto
+   * this library's balancers, middleware and health checking.
+   */
+  serviceConfig?: ServiceConfig | string;
   /** How long an endpoint may take to become ready before it counts as failed and is reconnected. Default 5 s. */
   connectTimeoutMs?: number;
   /** How long a call without a deadline waits for an endpoint. Default 10 s. */
