@@ -1,8 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
-  Client,
   Metadata,
-  credentials as grpcCredentials,
   status as Status,
   type CallOptions,
   type ChannelOptions,
@@ -32,6 +30,7 @@ import {
 import { CallContext, type CallType } from './context';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './endpoint';
 import { EndpointSet } from './endpoint-set';
+import { grpcCopyOf, isMetadata } from './grpc-copy';
 import { grpcConfig } from './grpc-config';
 import { resolveHealthCheckOptions, startHealthChecking } from './health-check';
 import { silentLogger } from './logger';
@@ -104,13 +103,13 @@ function splitArguments(a: unknown, b: unknown, c: unknown): { metadata: Metadat
   let options: LbCallOptions | undefined;
   let callback: UnaryCallback | undefined;
   let next = a;
-  if (next instanceof Metadata) {
+  if (isMetadata(next)) {
     metadata = next;
     next = b;
     b = c;
     c = undefined;
   }
-  if (next !== null && typeof next === 'object' && !(next instanceof Metadata)) {
+  if (next !== null && typeof next === 'object' && !isMetadata(next)) {
     options = next as LbCallOptions;
     next = b;
     b = c;
@@ -135,10 +134,11 @@ const EMPTY_OPTIONS: LbCallOptions = Object.freeze({});
 export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: ClientOptions): LoadBalancedClient<T> {
   const service = serviceOf(stub);
   if (options === null || typeof options !== 'object') throw new TypeError('createClient(stub, options): options must be an object');
+  const grpc = grpcCopyOf(stub, options.credentials);
   const {
     target,
     resolver,
-    credentials = grpcCredentials.createInsecure(),
+    credentials = grpc.module.credentials.createInsecure(),
     tlsServerName,
     logger = silentLogger,
     now = Date.now,
@@ -194,7 +194,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     service: chosen.service,
     target: targetText,
     balancer,
-    makeClient: (address) => new Client(address, credentials, finalChannelOptions),
+    makeClient: (address) => new grpc.Client(address, credentials, finalChannelOptions),
     connectTimeoutMs,
     now,
     statsClock: options.now ?? (() => performance.now()),
