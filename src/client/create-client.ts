@@ -34,6 +34,7 @@ import { grpcCopyOf, isMetadata } from './grpc-copy';
 import { grpcConfig } from './grpc-config';
 import { resolveHealthCheckOptions, startHealthChecking } from './health-check';
 import { silentLogger } from './logger';
+import type { StubOfDefinition } from './method-types';
 import type { AsyncCallOptions, AsyncClient, ClientOptions, LbCallOptions, LoadBalancedClient, LoadBalancedClientBase, Stub } from './types';
 import type { ClientView } from './view';
 import { attachStream, timerDelay, transport } from './transport';
@@ -131,6 +132,9 @@ const EMPTY_OPTIONS: LbCallOptions = Object.freeze({});
  * Wraps a grpc-js stub over a load-balanced, live set of endpoints. The result has every method
  * of the stub with the same signatures and call objects.
  */
+export function createClient<T>(stub: Stub<T>, options: ClientOptions): LoadBalancedClient<T>;
+/** From a service definition: typed when the definition is typed method by method (ts-proto, grpc_tools_node_protoc_ts). */
+export function createClient<D extends ServiceDefinition>(definition: D, options: ClientOptions): LoadBalancedClient<StubOfDefinition<D>>;
 export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: ClientOptions): LoadBalancedClient<T> {
   const service = serviceOf(stub);
   if (options === null || typeof options !== 'object') throw new TypeError('createClient(stub, options): options must be an object');

@@ -104,3 +104,36 @@ export type AsyncMethod<F> = F extends (...args: any[]) => ClientDuplexStream<in
 export type MethodKeys<T> = {
   [K in keyof T]: T[K] extends AnyFunction ? ([MethodKind<T[K]>] extends [never] ? never : K) : never;
 }[keyof T];
+
+/** A stub method with the signature grpc-js gives one of this kind, for a method definition with literal stream flags. */
+type StubMethodOf<M> = M extends {
+  requestStream: infer RS;
+  responseStream: infer SS;
+  requestSerialize: (value: infer Q) => Buffer;
+  responseDeserialize: (bytes: Buffer) => infer R;
+}
+  ? boolean extends RS
+    ? never
+    : boolean extends SS
+      ? never
+      : RS extends true
+        ? SS extends true
+          ? (options?: CallOptions) => ClientDuplexStream<Q, R>
+          : (callback: ResponseCallback<R>) => ClientWritableStream<Q>
+        : SS extends true
+          ? (request: Q, options?: CallOptions) => ClientReadableStream<R>
+          : (request: Q, callback: ResponseCallback<R>) => ClientUnaryCall
+  : never;
+
+/**
+ * What a client made from a service definition looks like when the definition is typed method by
+ * method (ts-proto's `EchoService`, grpc_tools_node_protoc_ts's `IEchoService`): a stub with those
+ * methods. A plain `ServiceDefinition`, or one whose stream flags are not literal types (as
+ * proto-loader's), gives `unknown`: an untyped client.
+ */
+export type StubOfDefinition<D> = [TypedMethods<D>] extends [never] ? unknown : { [K in TypedMethods<D>]: StubMethodOf<D[K]> };
+
+/** The named keys (index signatures left out) of a definition whose methods are typed. */
+type TypedMethods<D> = keyof {
+  [K in keyof D as string extends K ? never : number extends K ? never : [StubMethodOf<D[K]>] extends [never] ? never : K]: 0;
+};

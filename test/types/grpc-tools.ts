@@ -18,9 +18,11 @@ export async function grpcToolsStub(request: EchoRequest): Promise<void> {
   client.unary(request, new grpc.Metadata(), { hashKey: 'k', signal: new AbortController().signal }, (err, r) => void [err, r.getServer()]);
   client.bidi({ hashKey: 'k' }).write(request);
 
-  // The service definition alone gives an untyped client.
-  const untyped = createClient(EchoService, { target: 'static:///10.0.0.1:50051' });
-  void untyped.async.unary(request);
+  // Its service definition is typed method by method: so is the client made from it.
+  const fromDefinition = createClient(EchoService, { target: 'static:///10.0.0.1:50051' });
+  const exactDefinition: Equal<Awaited<ReturnType<typeof fromDefinition.async.unary>>, EchoReply> = true;
+  // @ts-expect-error: a plain object is not the generated message class
+  void fromDefinition.async.unary({ message: 'x' });
 
   // @ts-expect-error: a plain object is not the generated message class
   await client.async.unary({ message: 'x' });
@@ -28,5 +30,5 @@ export async function grpcToolsStub(request: EchoRequest): Promise<void> {
   await client.async.clientStream([{ message: 'x' }]);
   // @ts-expect-error: the reply class has no such getter
   reply.getNope();
-  void [exact, exactSum];
+  void [exact, exactSum, exactDefinition];
 }

@@ -51,3 +51,15 @@ export async function protoLoaderStub(request: EchoRequest): Promise<void> {
   client.getChannel();
   void [exact, exactStream];
 }
+
+export async function untypedDefinitions(): Promise<void> {
+  // A plain ServiceDefinition, and proto-loader's (whose stream flags are plain booleans), give
+  // an untyped client: any method name, any request.
+  const plain: grpc.ServiceDefinition = {};
+  const client = createClient(plain, { target: 'static:///10.0.0.1:50051' });
+  const reply: number = await client.async.Anything({ any: 'thing' });
+  const proto = grpc.loadPackageDefinition(protoLoader.loadSync('echo.proto')) as unknown as ProtoGrpcType;
+  const fromLoader = createClient(proto.test.echo.Echo.service, { target: 'static:///10.0.0.1:50051' });
+  void fromLoader.async.Unary({ message: 5 });
+  void reply;
+}

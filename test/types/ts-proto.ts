@@ -2,7 +2,7 @@
 // scripts/generate-fixtures.sh). Nothing here runs.
 import * as grpc from '@grpc/grpc-js';
 import { createClient } from '../../src';
-import { EchoClient, type EchoReply, type EchoRequest } from '../fixtures/ts-proto/echo';
+import { EchoClient, EchoService, type EchoReply, type EchoRequest } from '../fixtures/ts-proto/echo';
 import type { Equal } from './expect';
 
 export async function tsProtoStub(request: EchoRequest): Promise<void> {
@@ -31,4 +31,18 @@ export async function tsProtoStub(request: EchoRequest): Promise<void> {
   // @ts-expect-error: the client has no such method
   client.async.nope(request);
   void [exact, exactSum];
+}
+
+export async function tsProtoDefinition(request: EchoRequest): Promise<void> {
+  // ts-proto's service definition is typed method by method: so is the client made from it.
+  const client = createClient(EchoService, { target: 'static:///10.0.0.1:50051' });
+  const reply = await client.async.unary(request);
+  const exact: Equal<typeof reply, EchoReply> = true;
+  for await (const item of client.async.bidi([request])) void item.index;
+  client.clientStream({ hashKey: 'k' }, (err, r) => void [err, r.server]).write(request);
+  // @ts-expect-error: a request of the wrong shape
+  await client.async.unary({ message: 1 });
+  // @ts-expect-error: the definition has no such method
+  client.async.nope(request);
+  void exact;
 }
