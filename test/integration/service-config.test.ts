@@ -4,13 +4,18 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { retry, type EndpointInfo } from '../../src';
 import { SEED_CHANNEL_OPTIONS, SEED_SERVICE_CONFIG } from '../fixtures/seed-service-config';
-import { eventually, isError, outcome, testBed, unary, type Echo } from '../helpers/calls';
+import { eventually, isError, outcome, sleep, testBed, unary, type Echo } from '../helpers/calls';
 import { startEchoServer, type EchoServer } from '../helpers/echo-server';
 
 const { track, start, client } = testBed();
 const targetOf = (servers: EchoServer[]) => `static:///${servers.map((s) => s.address).join(',')}`;
 const total = (servers: EchoServer[], method = 'Unary') => servers.reduce((n, s) => n + (s.calls[method] ?? 0), 0);
 const available = (c: Echo) => c.endpoints().filter((e: EndpointInfo) => e.available).length;
+/** Every endpoint available, and the picker given time to take them all in (its rebuilds may trail a connect by a few ms). */
+async function allReady(c: Echo, n: number): Promise<void> {
+  await eventually(() => available(c) === n, 5000, `${n} endpoints ready`);
+  await sleep(100);
+}
 
 const retryConfig = (maxAttempts: number) =>
   JSON.stringify({
@@ -27,7 +32,7 @@ describe('gRPC service config through createClient', () => {
     const servers = await start(3);
     for (const s of servers) s.behaviour.failCode = grpc.status.UNAVAILABLE;
     const c = client({ target: targetOf(servers), channelOptions: { 'grpc.service_config': retryConfig(3) } });
-    await eventually(() => available(c) === 3);
+    await allReady(c, 3);
     for (let i = 0; i < 5; i++) {
       servers.forEach((s) => s.resetCounts());
       const result = await outcome(c);
@@ -64,7 +69,7 @@ describe('gRPC service config through createClient', () => {
       return h;
     });
     const c = client({ target: targetOf(servers), channelOptions: SEED_CHANNEL_OPTIONS });
-    await eventually(() => available(c) === 3, 5000, 'three endpoints ready');
+    await allReady(c, 3);
 
     // round_robin: every server takes its share.
     const seen = new Set<string>();
@@ -120,7 +125,7 @@ describe('gRPC service config through createClient', () => {
         methodConfig: [{ name: [{ service: 'test.echo.Echo' }], hedgingPolicy: { maxAttempts: 2, hedgingDelay: '0.05s' } }],
       },
     });
-    await eventually(() => available(c) === 2);
+    await allReady(c, 2);
     const started = Date.now();
     assert.equal((await unary(c, { message: 'h' }, { deadline: Date.now() + 3000 })).server, fine.name);
     assert.ok(Date.now() - started < 1000);
