@@ -6,6 +6,7 @@ import { ClientStreamCall } from './client-stream-call';
 import { ServerStreamCall } from './server-stream-call';
 import { UnaryCall, UnaryPromise } from './unary-call';
 import type { CallContext, CallType } from './context';
+import { isMetadata } from './grpc-copy';
 import type { CallSurface, Invoker } from './invoker';
 
 type AnyFunction = (...args: any[]) => any;
@@ -29,13 +30,13 @@ function splitArguments(a: unknown, b: unknown, c: unknown): { metadata: Metadat
   let options: LbCallOptions | undefined;
   let callback: UnaryCallback | undefined;
   let next = a;
-  if (next instanceof Metadata) {
+  if (isMetadata(next)) {
     metadata = next;
     next = b;
     b = c;
     c = undefined;
   }
-  if (next !== null && typeof next === 'object' && !(next instanceof Metadata)) {
+  if (next !== null && typeof next === 'object' && !isMetadata(next)) {
     options = next as LbCallOptions;
     next = b;
     b = c;
