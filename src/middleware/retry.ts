@@ -16,6 +16,7 @@ import {
   budgetSource,
   type RetryBudget,
 } from './budget';
+import { sendsRetries } from '../core/retries';
 import type { Middleware, Next } from './types';
 import { describeValue } from '../core/text';
 
@@ -163,7 +164,7 @@ export function retry(options: RetryOptions = {}): Middleware {
     }
   };
   middleware.attach = (client) => () => budgets.forget(client);
-  return middleware;
+  return sendsRetries(middleware);
 }
 
 function limitAttempt(ctx: CallContext, policy: RetryPolicy, outer: number): void {
