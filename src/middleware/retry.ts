@@ -235,22 +235,28 @@ async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget
 }
 
 /**
- * What grpc-js reports for an attempt that never left the client: the endpoint's channel had no
- * connection to put it on (its picker's "No connection established"), or was closed with the
- * attempt still queued. grpc-js already retries attempts refused by the server (REFUSED_STREAM)
- * and streams it could not start on the same channel; what reaches us failed on that channel
- * before any server saw it, and another endpoint may well take it.
+ * What grpc-js reports for an attempt no server application saw: the endpoint's channel had no
+ * connection to put it on (its picker's "No connection established"), was closed with the
+ * attempt still queued, could not start the HTTP/2 stream, or the server refused the stream
+ * (REFUSED_STREAM, e.g. after its GOAWAY). grpc-js retries these itself only while its own
+ * retries are on, which a client whose chain retries turns off; the status it reports does not
+ * carry its classification, so the details it writes are what tells them apart.
  */
-const NEVER_SENT_DETAILS = ['No connection established', 'Channel closed before call started'];
+const NEVER_SENT: readonly (readonly [string, Status])[] = [
+  ['No connection established', Status.UNAVAILABLE],
+  ['Channel closed before call started', Status.UNAVAILABLE],
+  ['Stream refused by server', Status.UNAVAILABLE],
+  ['Failed to start HTTP/2 stream', Status.INTERNAL],
+];
 
-/** Whether the failed attempt never reached a server (A6: safe to retry transparently). */
+/** Whether the failed attempt never reached a server's application (A6: safe to retry transparently). */
 export function neverReachedServer(ctx: CallContext, status: StatusObject): boolean {
-  if (status.code !== Status.UNAVAILABLE || ctx.responseMetadata !== undefined || ctx.endpoint === undefined) return false;
-  // grpc-js's own classification, when a status carries it (channel-level calls do).
+  if (ctx.responseMetadata !== undefined || ctx.endpoint === undefined) return false;
+  // grpc-js's own classification, when a status carries it.
   const progress = (status as { progress?: unknown }).progress;
   if (progress === 'NOT_STARTED' || progress === 'REFUSED') return true;
   const details = status.details;
-  for (const prefix of NEVER_SENT_DETAILS) if (details.startsWith(prefix)) return true;
+  for (const [prefix, code] of NEVER_SENT) if (status.code === code && details.startsWith(prefix)) return true;
   return false;
 }
 
