@@ -96,6 +96,21 @@ describe('transparent retry (attempts that never reached a server)', () => {
     assert.equal(budget.tokens, 3.1, 'only the ordinary failure took a token (the success gave 0.1 back)');
   });
 
+  test('covers refused and unstarted streams, not other failures before headers', async () => {
+    for (const answer of [
+      { code: Status.UNAVAILABLE, details: 'Stream refused by server' },
+      { code: Status.INTERNAL, details: 'Failed to start HTTP/2 stream with error write after end' },
+      { code: Status.UNAVAILABLE, details: 'Channel closed before call started' },
+    ]) {
+      const { next, sent } = script([answer]);
+      await run({ maxAttempts: 1 }, next);
+      assert.equal(sent.length, 2, answer.details);
+    }
+    const processed = script([{ code: Status.UNAVAILABLE, details: 'read ECONNRESET' }]);
+    await run({ maxAttempts: 1 }, processed.next);
+    assert.equal(processed.sent.length, 1, 'a connection reset may have reached the server');
+  });
+
   test('happens with maxAttempts 1 too, and for codes not listed as retryable', async () => {
     const { next, sent } = script([NEVER_SENT]);
     const ctx = await run({ maxAttempts: 1, retryableCodes: [Status.RESOURCE_EXHAUSTED] }, next);
