@@ -8,8 +8,8 @@ import { eventually, isError, outcome, testBed, type Echo } from '../helpers/cal
 const { status: Status } = grpc;
 const { start, readyClient } = testBed();
 
-/** Latencies of `n` calls, `concurrency` at a time; p99 in ms. */
-async function p99(c: Echo, n: number, concurrency: number): Promise<{ p99: number; failures: number }> {
+/** Latencies of `n` calls, `concurrency` at a time: p99 in ms, and the share of calls slower than 300 ms. */
+async function p99(c: Echo, n: number, concurrency: number): Promise<{ p99: number; slowShare: number; failures: number }> {
   const latencies: number[] = [];
   let failures = 0;
   for (let i = 0; i < n; i += concurrency) {
@@ -22,7 +22,11 @@ async function p99(c: Echo, n: number, concurrency: number): Promise<{ p99: numb
     );
   }
   latencies.sort((a, b) => a - b);
-  return { p99: latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))], failures };
+  return {
+    p99: latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))],
+    slowShare: latencies.filter((ms) => ms > 300).length / latencies.length,
+    failures,
+  };
 }
 
 describe('hedge over real servers', () => {
@@ -38,7 +42,11 @@ describe('hedge over real servers', () => {
     assert.ok(without.p99 >= 390, `without hedging p99 ${without.p99.toFixed(0)} ms`);
     const ratio = withHedge.p99 / without.p99;
     t.diagnostic(`p99 without hedging ${without.p99.toFixed(0)} ms, with ${withHedge.p99.toFixed(0)} ms: ratio ${ratio.toFixed(2)}`);
-    assert.ok(ratio < 0.5, `p99 with ${withHedge.p99.toFixed(0)} ms / without ${without.p99.toFixed(0)} ms = ${ratio.toFixed(2)}`);
+    // The tail as a share of calls rather than one p99 sample, which a single pause of a loaded
+    // machine's event loop decides: without hedging a third of the calls wait out the slow
+    // endpoint; with it, hardly any.
+    assert.ok(without.slowShare >= 0.2, `without hedging ${(without.slowShare * 100).toFixed(0)} % of calls took > 300 ms`);
+    assert.ok(withHedge.slowShare <= 0.05, `with hedging ${(withHedge.slowShare * 100).toFixed(0)} % of calls took > 300 ms (p99 ratio ${ratio.toFixed(2)})`);
   });
 
   test('gets past a stalled endpoint; the stalled attempt is cancelled on the server', async () => {
