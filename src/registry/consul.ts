@@ -1,8 +1,10 @@
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
-import { ConsulError, ConsulHttp, type ConsulConnectionOptions } from '../resolver/consul';
+import { ConsulAccess, ConsulError, type ConsulAnswer, type ConsulConnectionOptions } from '../resolver/consul-client';
 import { formatAddress } from '../resolver/address';
 import { asError } from '../resolver/listener';
+import { durationOption, MAX_TIMER_MS } from '../core/duration';
+import { describeValue } from '../core/text';
 
 /** A duration: milliseconds, or a Go duration string as Consul writes them ("10s", "1m30s"). */
 export type Duration = number | string;
@@ -146,7 +148,7 @@ function durationMs(value: Duration, field: string): number {
     for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(amount) * DURATION_UNITS_MS[unit];
     if (total > 0) return total;
   }
-  throw new TypeError(`${field} must be milliseconds or a duration like "10s" or "1m30s", got ${JSON.stringify(value)}`);
+  throw new TypeError(`${field} must be milliseconds or a duration like "10s" or "1m30s", got ${describeValue(value)}`);
 }
 
 /** The Go duration string Consul expects. */
@@ -161,20 +163,20 @@ function stripBrackets(host: string): string {
 
 function checkHostPort(value: unknown, field: string): string {
   if (typeof value !== 'string' || !/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(value)) {
-    throw new TypeError(`${field} must be "host:port" (IPv6 in brackets), got ${JSON.stringify(value)}`);
+    throw new TypeError(`${field} must be "host:port" (IPv6 in brackets), got ${describeValue(value)}`);
   }
   return value;
 }
 
 function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`${field} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got ${JSON.stringify(value)}`);
+    throw new TypeError(`${field} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got ${describeValue(value)}`);
   }
   return value;
 }
 
 function nonEmpty(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${field} must be a non-empty string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${field} must be a non-empty string, got ${describeValue(value)}`);
   return value;
 }
 
@@ -195,9 +197,9 @@ function prepare(registration: ConsulRegistration): PreparedRegistration {
   if (registration.address !== undefined) {
     address = stripBrackets(nonEmpty(registration.address, `${where}: address`).trim());
     if (address.includes(':') && isIP(address) !== 6) {
-      throw new TypeError(`${where}: address must be a host without a port (the port goes in "port"), got ${JSON.stringify(registration.address)}`);
+      throw new TypeError(`${where}: address must be a host without a port (the port goes in "port"), got ${describeValue(registration.address)}`);
     }
-    if (/[\s/]/.test(address)) throw new TypeError(`${where}: address must be an IP address or host name, got ${JSON.stringify(registration.address)}`);
+    if (/[\s/]/.test(address)) throw new TypeError(`${where}: address must be an IP address or host name, got ${describeValue(registration.address)}`);
   }
   const id = registration.id === undefined ? `${name}-${address ?? hostname()}-${port}` : nonEmpty(registration.id, `${where}: id`);
   const weight = registration.weight === undefined ? 1 : integer(registration.weight, `${where}: weight`, 1);
@@ -217,10 +219,10 @@ function prepare(registration: ConsulRegistration): PreparedRegistration {
     if (entries.length > META_MAX_PAIRS) throw new TypeError(`${where}: meta has ${entries.length} keys; Consul allows ${META_MAX_PAIRS}`);
     for (const [key, value] of entries) {
       if (!META_KEY_PATTERN.test(key) || key.startsWith('consul-')) {
-        throw new TypeError(`${where}: meta key ${JSON.stringify(key)} must be 1-128 letters, digits, "_" or "-", not starting with "consul-"`);
+        throw new TypeError(`${where}: meta key ${describeValue(key)} must be 1-128 letters, digits, "_" or "-", not starting with "consul-"`);
       }
       if (typeof value !== 'string' || value.length > META_VALUE_MAX_CHARS) {
-        throw new TypeError(`${where}: meta[${JSON.stringify(key)}] must be a string of at most ${META_VALUE_MAX_CHARS} characters`);
+        throw new TypeError(`${where}: meta[${describeValue(key)}] must be a string of at most ${META_VALUE_MAX_CHARS} characters`);
       }
     }
     meta = { ...registration.meta };
@@ -255,7 +257,7 @@ function prepare(registration: ConsulRegistration): PreparedRegistration {
       }
       case 'http': {
         const url = nonEmpty(spec.url, `${where}: check.url`);
-        if (!/^https?:\/\/[^/\s]+/i.test(url)) throw new TypeError(`${where}: check.url must be an http(s) URL, got ${JSON.stringify(url)}`);
+        if (!/^https?:\/\/[^/\s]+/i.test(url)) throw new TypeError(`${where}: check.url must be an http(s) URL, got ${describeValue(url)}`);
         check = {
           Name: `HTTP health of ${name}`,
           HTTP: url,
@@ -274,7 +276,8 @@ function prepare(registration: ConsulRegistration): PreparedRegistration {
       case 'ttl': {
         if (spec.ttl === undefined) throw new TypeError(`${where}: check.ttl is required for a TTL check`);
         const ttlMs = durationMs(spec.ttl, `${where}: check.ttl`);
-        if (ttlMs < MIN_TTL_MS) throw new TypeError(`${where}: check.ttl must be at least ${MIN_TTL_MS} ms, got ${JSON.stringify(spec.ttl)}`);
+        if (ttlMs / HEARTBEATS_PER_TTL > MAX_TIMER_MS) throw new RangeError(`${where}: check.ttl must be at most ${MAX_TIMER_MS * HEARTBEATS_PER_TTL} ms, got ${describeValue(spec.ttl)}`);
+        if (ttlMs < MIN_TTL_MS) throw new TypeError(`${where}: check.ttl must be at least ${MIN_TTL_MS} ms, got ${describeValue(spec.ttl)}`);
         heartbeatMs = ttlMs / HEARTBEATS_PER_TTL;
         check = {
           Name: `TTL heartbeat of ${name}`,
@@ -284,12 +287,11 @@ function prepare(registration: ConsulRegistration): PreparedRegistration {
         break;
       }
       default:
-        throw new TypeError(`${where}: check.type must be "grpc", "http", "tcp" or "ttl", got ${JSON.stringify((spec as { type?: unknown }).type)}`);
+        throw new TypeError(`${where}: check.type must be "grpc", "http", "tcp" or "ttl", got ${describeValue((spec as { type?: unknown }).type)}`);
     }
   }
 
-  // Written as Consul's own JSON rather than through the `consul` npm client, whose register
-  // silently drops Weights (and with them the weight every resolver reads).
+  // Written as Consul's own JSON: see ConsulAccess.registerService for why.
   const body: Record<string, unknown> = {
     ID: id,
     Name: name,
@@ -305,7 +307,7 @@ function prepare(registration: ConsulRegistration): PreparedRegistration {
 
 /** Registers gRPC servers with the local Consul agent, keeps TTL checks alive, deregisters on shutdown. */
 export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegistry {
-  const client = new ConsulHttp(options, 'consulRegistry');
+  const client = new ConsulAccess(options, 'consulRegistry');
   if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('consulRegistry: onError must be a function');
   const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
   const report = (error: unknown) => {
@@ -319,9 +321,10 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
   const registered = new Map<string, NodeJS.Timeout | undefined>();
 
   const pass = async (id: string) => {
-    const path = `/v1/agent/check/pass/${encodeURIComponent(`service:${id}`)}`;
-    const response = await client.request('PUT', path);
-    if (response.status !== 200) throw client.statusError('PUT', path, response);
+    const checkId = `service:${id}`;
+    const path = `/v1/agent/check/pass/${encodeURIComponent(checkId)}`;
+    const answer = await client.call('PUT', path, {}, (common) => client.consul.agent.check.pass({ id: checkId, ...common }));
+    if (answer.status !== 200) throw client.statusError('PUT', path, answer);
   };
 
   const stopHeartbeat = (id: string) => {
@@ -335,9 +338,9 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
     clearInterval(registered.get(id));
     const path = `/v1/agent/service/deregister/${encodeURIComponent(id)}`;
     try {
-      const response = await client.request('PUT', path);
+      const answer: ConsulAnswer = await client.call('PUT', path, {}, (common) => client.consul.agent.service.deregister({ id, ...common }));
       // 404: already gone (deregistered elsewhere, or reaped after being critical too long).
-      if (response.status !== 200 && response.status !== 404) throw client.statusError('PUT', path, response);
+      if (answer.status !== 200 && answer.status !== 404) throw client.statusError('PUT', path, answer);
     } finally {
       stopHeartbeat(id);
     }
@@ -349,10 +352,8 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
     const known = registered.has(id);
     if (!known) registered.set(id, undefined);
     try {
-      // replace-existing-checks: a re-registration with another kind of check must not leave the old one behind.
-      const path = '/v1/agent/service/register';
-      const response = await client.request('PUT', path, { query: { 'replace-existing-checks': 'true' }, body });
-      if (response.status !== 200) throw client.statusError('PUT', path, response);
+      const answer = await client.registerService(body);
+      if (answer.status !== 200) throw client.statusError('PUT', '/v1/agent/service/register', answer);
       let timer: NodeJS.Timeout | undefined;
       if (heartbeatMs !== undefined) {
         await pass(id);
@@ -389,10 +390,8 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
     if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || !/^SIG[A-Z0-9]+$/.test(s))) {
       throw new TypeError(`${where}: signals must be a non-empty array of signal names like "SIGTERM"`);
     }
-    const drainMs = shutdown.drainMs ?? DEFAULT_SHUTDOWN_DRAIN_MS;
-    if (typeof drainMs !== 'number' || !Number.isFinite(drainMs) || drainMs < 0) throw new TypeError(`${where}: drainMs must be a number >= 0`);
-    const timeoutMs = shutdown.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError(`${where}: shutdownTimeoutMs must be a number > 0`);
+    const drainMs = durationOption(where, 'drainMs', shutdown.drainMs, DEFAULT_SHUTDOWN_DRAIN_MS);
+    const timeoutMs = durationOption(where, 'shutdownTimeoutMs', shutdown.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, { min: 1 });
 
     let started = false;
     const detach = () => {

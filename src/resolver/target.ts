@@ -1,3 +1,4 @@
+import { describeValue, excerpt } from '../core/text';
 import type { Resolver } from './types';
 
 /** A target string split into its parts: `scheme://authority/path?query`. */
@@ -25,19 +26,19 @@ const TARGET_PATTERN = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)\/([^?#]*)(?:\?([^#]*)
 /** Splits a target string; throws a TypeError naming what is wrong. */
 export function parseTarget(text: string): ParsedTarget {
   if (typeof text !== 'string' || text.length === 0) {
-    throw new TypeError(`target must be a non-empty string like "static:///10.0.0.1:50051", got ${JSON.stringify(text)}`);
+    throw new TypeError(`target must be a non-empty string like "static:///10.0.0.1:50051", got ${describeValue(text)}`);
   }
   const match = TARGET_PATTERN.exec(text);
   if (!match) {
     throw new TypeError(
-      `target "${text}" is not of the form scheme://[authority]/name, e.g. "static:///10.0.0.1:50051" or "consul://127.0.0.1:8500/user-service"`,
+      `target ${excerpt(text)} is not of the form scheme://[authority]/name, e.g. "static:///10.0.0.1:50051" or "consul://127.0.0.1:8500/user-service"`,
     );
   }
   let path: string;
   try {
     path = decodeURIComponent(match[3]);
   } catch {
-    throw new TypeError(`target "${text}" has a malformed percent-encoding in its path`);
+    throw new TypeError(`target ${excerpt(text)} has a malformed percent-encoding in its path`);
   }
   return {
     scheme: match[1].toLowerCase(),
@@ -68,7 +69,7 @@ export function resolveTarget(target: ParsedTarget): ResolvedTarget {
   const factory = schemes.get(target.scheme);
   if (!factory) {
     const known = [...schemes.keys()].sort().join(', ');
-    throw new TypeError(`target "${target.text}" uses unknown scheme "${target.scheme}" (known: ${known})`);
+    throw new TypeError(`target ${excerpt(target.text)} uses unknown scheme ${excerpt(target.scheme)} (known: ${known})`);
   }
   return factory(target);
 }
