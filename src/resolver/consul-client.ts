@@ -17,7 +17,7 @@ import { formatAddress, parseAddress } from './address';
 /** Consul's own default agent address. */
 const DEFAULT_CONSUL_ADDRESS = '127.0.0.1:8500';
 /** Bound on a request that does not block (register, deregister, the first read of a watch). */
-export const DEFAULT_CONSUL_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_CONSUL_REQUEST_TIMEOUT_MS = 10_000;
 /** A health list of thousands of instances is a few MiB; far beyond that is not Consul talking. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** Consul error bodies are short; a long one is cut so it cannot flood a log line. */
@@ -54,7 +54,7 @@ export interface ConsulConnectionOptions {
   token?: string;
   /** HTTPS to the agent; `true` uses the system CAs (or CONSUL_CACERT). Implied by an https:// address. */
   tls?: boolean | ConsulTlsOptions;
-  /** Bound on each request that does not block. */
+  /** Bound on each request that does not block. Default 10 s. */
   requestTimeoutMs?: number;
 }
 
@@ -316,7 +316,7 @@ export class ConsulAccess {
       if (e.isTimeout) throw new ConsulError(`${what}: no answer within ${timeoutMs} ms`);
       // The package prefixes its messages with "consul: <request name>: "; ours say that already.
       const message = String(e.message ?? e).replace(/^consul: [\w.]+: /, '');
-      throw new ConsulError(`${what}: ${this.redact(e.code && !message.includes(e.code) ? `${e.code} ${message}` : message)}`);
+      throw new ConsulError(`${what}: ${this.redact(e.code ? `${e.code} ${message}` : message)}`);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -357,9 +357,11 @@ export class ConsulAccess {
   statusError(method: string, path: string, answer: ConsulAnswer): ConsulError {
     const raw = answer.body;
     const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : raw === undefined ? '' : JSON.stringify(raw);
-    const detail = this.redact(text.trim().replace(/\s+/g, ' '));
+    // Consul's own words, on one line, control characters escaped, cut short, token removed.
+    let detail = this.redact(text.trim().replace(/\s+/g, ' ')).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    if (detail.length > MAX_ERROR_BODY_CHARS) detail = `${detail.slice(0, MAX_ERROR_BODY_CHARS)}… (${detail.length} chars)`;
     return new ConsulError(
-      `consul ${method} ${path} at ${this.origin}: HTTP ${answer.status}${detail ? `: ${excerpt(detail, MAX_ERROR_BODY_CHARS)}` : ''}`,
+      `consul ${method} ${path} at ${this.origin}: HTTP ${answer.status}${detail ? `: ${detail}` : ''}`,
       answer.status,
     );
   }

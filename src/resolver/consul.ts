@@ -15,26 +15,27 @@ export { consulHealthToInstances } from './consul-health';
  * How long one blocking query may wait for a change. Shorter than Consul's 5 minute default so a
  * connection silently dropped by a middlebox is noticed within a minute.
  */
-export const DEFAULT_CONSUL_WAIT_MS = 55_000;
+const DEFAULT_CONSUL_WAIT_MS = 55_000;
 /** Consul caps a blocking query's wait at 10 minutes; asking for more is a mistake. */
 const MAX_CONSUL_WAIT_MS = 600_000;
 /** Added to `wait` (plus the wait/16 jitter Consul adds) before a blocking query counts as lost. */
 const BLOCKING_TIMEOUT_MARGIN_MS = 5_000;
 /** First delay after a failed request; doubles per consecutive failure. */
-export const DEFAULT_CONSUL_BACKOFF_INITIAL_MS = 250;
+const DEFAULT_CONSUL_BACKOFF_INITIAL_MS = 250;
 /** Cap on the error backoff: a restarted agent is found again within this. */
-export const DEFAULT_CONSUL_BACKOFF_MAX_MS = 5_000;
+const DEFAULT_CONSUL_BACKOFF_MAX_MS = 5_000;
 /**
- * Minimum time between the starts of two queries when the answer brought nothing new (the list is
- * unchanged, whatever the index did): such answers may come back at once and would otherwise spin.
+ * Minimum time between the starts of two queries when the index stood still (or went back):
+ * such answers come back at once and would otherwise spin.
  */
-export const DEFAULT_CONSUL_MIN_QUIET_INTERVAL_MS = 1_000;
+const DEFAULT_CONSUL_MIN_QUIET_INTERVAL_MS = 1_000;
 /**
- * Answers that each changed the list may be followed at once this many times in a row; after
- * that, queries are spaced too, so even a registry whose content flips on every answer draws at
- * most one query per `minQuietIntervalMs`.
+ * Answers that came back within `minQuietIntervalMs` of their query may be followed at once this
+ * many times in a row (a burst of registry activity is seen without delay); the allowance refills
+ * at one per `minQuietIntervalMs`. So a server whose index moves on every answer, with or
+ * without news, draws at most one query per `minQuietIntervalMs` once the burst is spent.
  */
-const MAX_QUICK_FOLLOW_UPS = 3;
+const QUICK_QUERY_BURST = 3;
 
 export interface ConsulResolverOptions extends ConsulConnectionOptions {
   /** Only instances carrying every one of these tags. */
@@ -55,11 +56,11 @@ export interface ConsulResolverOptions extends ConsulConnectionOptions {
    * check are admitted too, with their `Weights.Warning`; critical ones never are.
    */
   onlyPassing?: boolean;
-  /** How long each blocking query waits for a change (at most Consul's own limit, 10 minutes). */
+  /** How long each blocking query waits for a change (at most Consul's own limit, 10 minutes). Default 55 s. */
   waitMs?: number;
-  /** Error backoff: doubles from `initialMs` up to `maxMs`, each delay jittered between half and all of it. */
+  /** Error backoff: doubles from `initialMs` (default 250 ms) up to `maxMs` (default 5 s), each delay jittered between half and all of it. */
   backoff?: { initialMs?: number; maxMs?: number };
-  /** Minimum spacing of queries whose answer brought nothing new. */
+  /** Minimum spacing of queries whose answer brought no new index; answers that keep coming back at once are spaced by it too, after a short burst. Default 1 s. */
   minQuietIntervalMs?: number;
   /** Source of randomness for backoff jitter, in [0, 1). */
   random?: () => number;
@@ -154,16 +155,18 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
     const run = async () => {
       let index = 0;
       let failures = 0;
-      let quickAnswers = 0;
       let lastKey: string | undefined;
       let lastProblems = '';
+      let quickAllowance = QUICK_QUERY_BURST;
+      let allowanceAt = now();
       while (!signal.aborted) {
         const started = now();
-        let changed = false;
+        let advanced = false;
         try {
           const answer = await read(index);
           if (signal.aborted) return;
           failures = 0;
+          advanced = answer.index > index;
           // Consul's rules for blocking queries: an index that goes backwards (a restored or
           // replaced server) restarts from 0; an index below 1 would make every query return at
           // once, so it is raised to 1.
@@ -176,7 +179,6 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
           lastProblems = problems;
           const key = JSON.stringify(answer.instances);
           if (key !== lastKey) {
-            changed = true;
             lastKey = key;
             if (answer.instances.length === 0) {
               // Reported rather than delivered as an empty list: a stale list is better than
@@ -199,12 +201,21 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
           await abortableSleep(backoffDelay(failures, backoff, random), signal);
           continue;
         }
-        // Spacing keys on what the answer brought, not on the index: a server whose index moves
-        // on every answer with the same content would otherwise draw queries as fast as it answers.
-        const elapsed = now() - started;
-        quickAnswers = elapsed >= minQuietIntervalMs ? 0 : quickAnswers + 1;
-        if ((!changed || quickAnswers > MAX_QUICK_FOLLOW_UPS) && elapsed < minQuietIntervalMs) {
+        const at = now();
+        const elapsed = at - started;
+        quickAllowance = Math.min(QUICK_QUERY_BURST, quickAllowance + (at - allowanceAt) / minQuietIntervalMs);
+        allowanceAt = at;
+        if (elapsed >= minQuietIntervalMs) continue;
+        if (!advanced) {
           await abortableSleep(minQuietIntervalMs - elapsed, signal);
+        } else if (quickAllowance >= 1) {
+          quickAllowance -= 1;
+        } else {
+          // Spacing keys on the answers' pace, not only on the index: a server whose index moves
+          // on every answer would otherwise draw queries as fast as it answers.
+          await abortableSleep((1 - quickAllowance) * minQuietIntervalMs, signal);
+          quickAllowance = 0;
+          allowanceAt = now();
         }
       }
     };

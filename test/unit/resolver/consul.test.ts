@@ -199,7 +199,7 @@ describe('consulResolver against a scripted Consul', () => {
       record.stop();
       assert.ok(error instanceof ConsulError);
       assert.equal(error.status, 403);
-      assert.match(error.message, /HTTP 403: "ACL not found for token \[redacted\]"/);
+      assert.match(error.message, /HTTP 403: ACL not found for token \[redacted\]/);
       assert.ok(!error.message.includes(token));
       assert.ok(!String(error.stack).includes(token));
     } finally {
@@ -287,7 +287,7 @@ describe('consulResolver against a scripted Consul', () => {
       assert.equal(messages.length, 3);
       assert.match(messages[0], /not JSON/);
       assert.match(messages[1], /X-Consul-Index/);
-      assert.match(messages[2], /HTTP 500: "rpc error: No cluster leader"/);
+      assert.match(messages[2], /HTTP 500: rpc error: No cluster leader/);
       assert.equal(jitter.length, 3, 'every backoff delay is jittered');
       // Delays 40, 80, 160 ms at jitter 0.5 → 30 + 60 + 120 = 210 ms before the fourth request.
       const gaps = server.requests.slice(1, 4).map((r, i) => r.at - server.requests[i].at);
