@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type Consul from 'consul';
@@ -252,6 +250,9 @@ export class ConsulAccess {
       const { secure, host, port, token, tls } = connection;
       this.token = undefined;
       this.origin = `${secure ? 'https' : 'http'}://${formatAddress(host, port)}`;
+      // Loaded here, with the client: an app that never talks to Consul does not load them.
+      const http = require('node:http') as typeof import('node:http');
+      const https = require('node:https') as typeof import('node:https');
       const agent = secure
         ? new https.Agent({ keepAlive: true, ca: tls?.ca, cert: tls?.cert, key: tls?.key, servername: tls?.servername })
         : new http.Agent({ keepAlive: true });

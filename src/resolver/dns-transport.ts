@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect, isIP } from 'node:net';
-import * as packet from 'dns-packet';
+import type * as DnsPacket from 'dns-packet';
 import { formatAddress, type HostPort } from './address';
 import { DnsError, type DnsErrorCode } from './dns-error';
 
@@ -9,6 +9,11 @@ import { DnsError, type DnsErrorCode } from './dns-error';
 // node:dns: Node's resolver gives TTLs for A and AAAA answers but not for SRV, and a resolver that
 // re-resolves on the records' TTL needs them; it also hides the additional section, where servers
 // such as Consul put the SRV targets' addresses. The wire format is dns-packet's.
+
+/** The codec, loaded with the first query: apps that never resolve through DNS do not load it. */
+function codec(): typeof DnsPacket {
+  return require('dns-packet') as typeof DnsPacket;
+}
 
 /** Advertised in EDNS0 so that answers with many records come over UDP, not truncated. */
 const EDNS_UDP_SIZE = 4096;
@@ -58,6 +63,7 @@ export function normalizeName(name: string): string {
 
 /** A recursive query for `name`/`type`, with an EDNS0 OPT record. */
 export function encodeQuery(id: number, name: string, type: QueryType): Buffer {
+  const packet = codec();
   return packet.encode({
     type: 'query',
     id,
@@ -67,7 +73,7 @@ export function encodeQuery(id: number, name: string, type: QueryType): Buffer {
   });
 }
 
-function record(answer: packet.Answer): ResourceRecord {
+function record(answer: DnsPacket.Answer): ResourceRecord {
   const raw = (answer as { ttl?: number }).ttl ?? 0;
   const ttl = raw > 0x7fffffff ? 0 : raw;
   let data: ResourceRecord['data'];
@@ -81,9 +87,10 @@ export function decodeMessage(buffer: Buffer): Message {
   if (buffer.length < 12) throw new Error('message ends early: shorter than a DNS header');
   const id = buffer.readUInt16BE(0);
   const flags = buffer.readUInt16BE(2);
+  const packet = codec();
   const truncated = (flags & packet.TRUNCATED_RESPONSE) !== 0;
   const header = { id, response: (flags & 0x8000) !== 0, truncated, rcode: flags & 0x000f };
-  let decoded: packet.DecodedPacket;
+  let decoded: DnsPacket.DecodedPacket;
   try {
     decoded = packet.decode(buffer);
   } catch (error) {
