@@ -30,12 +30,13 @@ const DEFAULT_CONSUL_BACKOFF_MAX_MS = 5_000;
  */
 const DEFAULT_CONSUL_MIN_QUIET_INTERVAL_MS = 1_000;
 /**
- * Answers that came back within `minQuietIntervalMs` of their query may be followed at once this
- * many times in a row (a burst of registry activity is seen without delay); the allowance refills
- * at one per `minQuietIntervalMs`. So a server whose index moves on every answer, with or
- * without news, draws at most one query per `minQuietIntervalMs` once the burst is spent.
+ * Queries that follow an answer with a new index start at least `minQuietIntervalMs / 10` (100 ms
+ * by default) after the previous one: a change is still seen within that, and a server whose
+ * index moves on every answer, with or without news, draws at most ten queries per
+ * `minQuietIntervalMs` instead of as many as it can answer. consul-template spaces its blocking
+ * queries by 100 ms for the same reason.
  */
-const QUICK_QUERY_BURST = 3;
+const FOLLOW_UP_SPACING_DIVISOR = 10;
 
 export interface ConsulResolverOptions extends ConsulConnectionOptions {
   /** Only instances carrying every one of these tags. */
@@ -60,7 +61,7 @@ export interface ConsulResolverOptions extends ConsulConnectionOptions {
   waitMs?: number;
   /** Error backoff: doubles from `initialMs` (default 250 ms) up to `maxMs` (default 5 s), each delay jittered between half and all of it. */
   backoff?: { initialMs?: number; maxMs?: number };
-  /** Minimum spacing of queries whose answer brought no new index; answers that keep coming back at once are spaced by it too, after a short burst. Default 1 s. */
+  /** Minimum spacing of queries whose answer brought no new index; a tenth of it spaces the others. Default 1 s. */
   minQuietIntervalMs?: number;
   /** Source of randomness for backoff jitter, in [0, 1). */
   random?: () => number;
@@ -157,10 +158,11 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
       let failures = 0;
       let lastKey: string | undefined;
       let lastProblems = '';
-      let quickAllowance = QUICK_QUERY_BURST;
-      let allowanceAt = now();
       while (!signal.aborted) {
         const started = now();
+        // The first read (and the one after an error or a reset) does not block: it answers at
+        // once by design and is followed at once.
+        const blocking = index > 0;
         let advanced = false;
         try {
           const answer = await read(index);
@@ -201,22 +203,9 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
           await abortableSleep(backoffDelay(failures, backoff, random), signal);
           continue;
         }
-        const at = now();
-        const elapsed = at - started;
-        quickAllowance = Math.min(QUICK_QUERY_BURST, quickAllowance + (at - allowanceAt) / minQuietIntervalMs);
-        allowanceAt = at;
-        if (elapsed >= minQuietIntervalMs) continue;
-        if (!advanced) {
-          await abortableSleep(minQuietIntervalMs - elapsed, signal);
-        } else if (quickAllowance >= 1) {
-          quickAllowance -= 1;
-        } else {
-          // Spacing keys on the answers' pace, not only on the index: a server whose index moves
-          // on every answer would otherwise draw queries as fast as it answers.
-          await abortableSleep((1 - quickAllowance) * minQuietIntervalMs, signal);
-          quickAllowance = 0;
-          allowanceAt = now();
-        }
+        const spacing = !advanced ? minQuietIntervalMs : blocking ? minQuietIntervalMs / FOLLOW_UP_SPACING_DIVISOR : 0;
+        const elapsed = now() - started;
+        if (elapsed < spacing) await abortableSleep(spacing - elapsed, signal);
       }
     };
 
