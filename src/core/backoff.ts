@@ -1,23 +1,27 @@
 import { durationOption } from './duration';
 
-/** Exponential backoff bounds: the first delay, and the cap it doubles up to. */
-export interface BackoffBounds {
+// Exponential backoff with jitter, for loops that retry a registry or a connection after a failure.
+
+export interface BackoffOptions {
+  /** Delay after the first failure, in ms. */
   readonly initialMs: number;
+  /** Cap on the delay, in ms. */
   readonly maxMs: number;
 }
 
 /**
- * The delay before retry number `failures` (1 for the first): doubling from `initialMs` up to
- * `maxMs`, jittered between half and all of it so that clients failing together do not retry
- * together.
+ * The delay before retry number `failures` (1 after the first failure): doubling from `initialMs`
+ * up to `maxMs`, drawn between half and all of that so that many clients that failed together do
+ * not retry together.
  */
-export function backoffDelay(failures: number, bounds: BackoffBounds, random: () => number): number {
-  const delay = Math.min(bounds.maxMs, bounds.initialMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
+export function backoffDelay(failures: number, options: BackoffOptions, random: () => number = Math.random): number {
+  const exponent = Math.min(Math.max(failures - 1, 0), 30);
+  const delay = Math.min(options.maxMs, options.initialMs * 2 ** exponent);
   return delay / 2 + (delay / 2) * random();
 }
 
 /** A `backoff: { initialMs, maxMs }` option, checked; the error names `where` and the field. */
-export function backoffOption(where: string, value: unknown, defaults: BackoffBounds): BackoffBounds {
+export function backoffOption(where: string, value: unknown, defaults: BackoffOptions): BackoffOptions {
   if (value === undefined) return defaults;
   if (value === null || typeof value !== 'object') throw new TypeError(`${where}: backoff must be an object with initialMs/maxMs`);
   const given = value as { initialMs?: unknown; maxMs?: unknown };

@@ -1,30 +1,16 @@
 import { ConsulAccess, ConsulError, type ConsulAnswer, type ConsulConnectionOptions } from '../resolver/consul-client';
 import { asError } from '../resolver/listener';
-import { durationOption } from '../core/duration';
 import { nonEmpty, prepare, type ConsulRegistration } from './consul-registration';
+import { deregisterOnSignals, type ShutdownableServer, type ShutdownOptions } from './shutdown';
 
 export type { ConsulCheck, ConsulRegistration, Duration, GrpcCheck, HttpCheck, TcpCheck, TtlCheck } from './consul-registration';
+export type { ShutdownableServer, ShutdownOptions } from './shutdown';
 
 export interface RegisteredInstance {
   readonly id: string;
   readonly name: string;
   /** Removes this instance from Consul and stops its heartbeat. */
   deregister(): Promise<void>;
-}
-
-export interface ShutdownOptions {
-  /** Signals that start the shutdown. Default SIGTERM and SIGINT. */
-  signals?: readonly NodeJS.Signals[];
-  /** Time between leaving Consul and refusing calls, for clients to see the instance gone. Default 1 s. */
-  drainMs?: number;
-  /** How long in-flight calls get to finish before the server is forced down. Default 10 s. */
-  shutdownTimeoutMs?: number;
-}
-
-/** What deregisterOnShutdown needs of a server: grpc-js's `Server` fits. */
-export interface ShutdownableServer {
-  tryShutdown(callback: (error?: Error) => void): void;
-  forceShutdown(): void;
 }
 
 export interface ConsulRegistryOptions extends ConsulConnectionOptions {
@@ -45,12 +31,6 @@ export interface ConsulRegistry {
    */
   deregisterOnShutdown(server: ShutdownableServer, options?: ShutdownOptions): () => void;
 }
-
-/** Blocking-query watchers see the removal within milliseconds; a second covers their in-flight picks. */
-const DEFAULT_SHUTDOWN_DRAIN_MS = 1_000;
-/** Calls still running this long after shutdown began are cut off. */
-const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
-const DEFAULT_SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGTERM', 'SIGINT']);
 
 /** Registers gRPC servers with the local Consul agent, keeps TTL checks alive, deregisters on shutdown. */
 export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegistry {
@@ -129,50 +109,7 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
   }
 
   function deregisterOnShutdown(server: ShutdownableServer, shutdown: ShutdownOptions = {}): () => void {
-    const where = 'consulRegistry.deregisterOnShutdown';
-    if (!server || typeof server.tryShutdown !== 'function' || typeof server.forceShutdown !== 'function') {
-      throw new TypeError(`${where}: server must be a grpc-js Server (with tryShutdown and forceShutdown)`);
-    }
-    const signals = shutdown.signals ?? DEFAULT_SHUTDOWN_SIGNALS;
-    if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || !/^SIG[A-Z0-9]+$/.test(s))) {
-      throw new TypeError(`${where}: signals must be a non-empty array of signal names like "SIGTERM"`);
-    }
-    const drainMs = durationOption(where, 'drainMs', shutdown.drainMs, DEFAULT_SHUTDOWN_DRAIN_MS);
-    const timeoutMs = durationOption(where, 'shutdownTimeoutMs', shutdown.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, { min: 1 });
-
-    let started = false;
-    const detach = () => {
-      for (const signal of signals) process.removeListener(signal, onSignal);
-    };
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (started) return;
-      started = true;
-      detach();
-      shutdownFor(signal).catch(report);
-    };
-    async function shutdownFor(signal: NodeJS.Signals) {
-      try {
-        await deregister();
-      } catch (error) {
-        report(error);
-      }
-      if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, timeoutMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
-      // Listening for a signal replaces Node's default of ending the process; with nobody else
-      // listening, the signal is raised again so the process still ends as it was asked to.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    }
-    for (const signal of signals) process.on(signal, onSignal);
-    return detach;
+    return deregisterOnSignals('consulRegistry.deregisterOnShutdown', server, shutdown, () => deregister(), report);
   }
 
   return { register, deregister, deregisterOnShutdown };

@@ -13,3 +13,10 @@ export {
   type TcpCheck,
   type TtlCheck,
 } from './consul';
+export {
+  etcdRegistry,
+  type EtcdRegisteredInstance,
+  type EtcdRegistration,
+  type EtcdRegistry,
+  type EtcdRegistryOptions,
+} from './etcd';

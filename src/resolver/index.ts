@@ -20,3 +20,15 @@ export {
   type DnsResolver,
   type DnsResolverOptions,
 } from './dns';
+export {
+  etcdResolver,
+  type EtcdResolverOptions,
+} from './etcd';
+export {
+  EtcdError,
+  isEtcdError,
+  type EtcdClient,
+  type EtcdConnectionOptions,
+  type EtcdTlsOptions,
+} from './etcd-options';
+export { ETCD_KEY_FORMATS, type EtcdKeyFormat } from './etcd-format';
