@@ -8,6 +8,7 @@ export {
   type LbCallOptions,
   type AsyncCallOptions,
   type AsyncClient,
+  type AsyncMethod,
   type LoadBalancedClient,
   type LoadBalancedClientBase,
   type Stub,
@@ -15,6 +16,7 @@ export {
 export { CallContext, type CallType } from './client/context';
 export { ClientEndpoint, isEndpointFailure, type EndpointInfo, type EndpointState } from './client/endpoint';
 export type { EndpointSetObserver } from './client/endpoint-set';
+export type { MethodConfig, ServiceConfig } from './client/service-config';
 export type { ClientView } from './client/view';
 export { silentLogger, type Logger } from './client/logger';
 export { serviceError } from './client/calls';

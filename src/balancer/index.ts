@@ -4,3 +4,4 @@ export { weightedRandom, type WeightedRandomOptions } from './weighted-random';
 export { consistentHash, type ConsistentHashOptions } from './consistent-hash';
 export { leastConnection, type LeastConnectionOptions } from './least-connection';
 export { peakEwma, type PeakEwmaOptions } from './peak-ewma';
+export { pickFirst, type PickFirstOptions } from './pick-first';
