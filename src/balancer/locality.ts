@@ -48,8 +48,8 @@ export const DEFAULT_MIN_ENDPOINTS = 6;
  *   their share of the weight beyond their own callers' share — so that every zone ends up
  *   carrying what it can;
  * - no local endpoint available: all calls spread over the other zones by weight.
- * Endpoints without the zone tag form a zone of their own that takes only spill-over. Below
- * `minEndpoints` available endpoints zones are ignored.
+ * Endpoints without the zone tag form a zone of their own. Below `minEndpoints` available
+ * endpoints zones are ignored.
  *
  * Picks cost the inner picker's pick, plus one random draw while spilling over; nothing allocates.
  * A retry that has tried every endpoint of the zone it was sent to is picked among all endpoints,
@@ -142,7 +142,7 @@ function callerShares(plan: ZonePlan, zones: ReadonlyMap<string, unknown>): Map<
     return shares;
   }
   const names = new Set<string>([plan.zone]);
-  for (const name of zones.keys()) if (name !== '') names.add(name);
+  for (const name of zones.keys()) names.add(name);
   for (const name of names) shares.set(name, 1 / names.size);
   return shares;
 }

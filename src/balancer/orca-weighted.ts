@@ -1,7 +1,7 @@
 import type { Channel, Metadata } from '@grpc/grpc-js';
 import { durationOption } from '../core/duration';
 import { Arrivals } from './arrivals';
-import { EMPTY_PICKER, checkOptionsObject, booleanOption, numberOption } from './common';
+import { EMPTY_PICKER, checkOptionsObject, booleanOption, effectiveWeight, numberOption } from './common';
 import { type LoadReport, loadReportOf, streamLoadReports } from './orca-report';
 import { RefreshSchedule, clockOption } from './refresh';
 import type { Balancer, Endpoint, PickInfo, Picker } from './types';
@@ -144,9 +144,11 @@ export function orcaWeighted(options?: OrcaWeightedOptions): OrcaWeightedBalance
     middleware,
     build<E extends Endpoint>(endpoints: readonly E[]): Picker<E> {
       if (!Array.isArray(endpoints)) throw new TypeError('build(endpoints): endpoints must be an array');
-      if (endpoints.length === 0) return EMPTY_PICKER;
-      const since = arrivals.record(endpoints, now());
-      const loads = endpoints.map((endpoint, i) => {
+      // A configured weight ≤ 0 still means "send nothing"; other configured weights give way to the reports.
+      const live = endpoints.filter((endpoint) => effectiveWeight(endpoint) > 0);
+      if (live.length === 0) return EMPTY_PICKER;
+      const since = arrivals.record(live, now());
+      const loads = live.map((endpoint, i) => {
         const state = stateOf(endpoint);
         // Back after an absence (reconnected, ejected): its old run of reports no longer counts.
         if (state.arrivedAt !== since[i]) {
@@ -155,7 +157,7 @@ export function orcaWeighted(options?: OrcaWeightedOptions): OrcaWeightedBalance
         }
         return state;
       });
-      return new OrcaPicker(inner, endpoints, loads, config, new RefreshSchedule(now, updateMs), now);
+      return new OrcaPicker(inner, live, loads, config, new RefreshSchedule(now, updateMs), now);
     },
   });
 }

@@ -123,7 +123,10 @@ class SlowStartPicker<E extends Endpoint> implements Picker<E> {
 
   pick(info: PickInfo): E | undefined {
     if (this.plain !== undefined) return this.plain.pick(info);
-    if (this.schedule.due()) this.update();
+    if (this.schedule.due()) {
+      this.update();
+      if (this.plain !== undefined) return this.plain.pick(info);
+    }
     const view = this.ramped!.pick(info);
     return view === undefined ? undefined : view.origin;
   }
