@@ -6,9 +6,10 @@ const READS_PER_PERIOD = 16;
 
 /**
  * Tells a picker when its time-dependent weights are due for an update without reading the clock
- * on every pick: the clock is read every `stride` picks, and the stride adapts to the call rate so
- * that reads come about READS_PER_PERIOD times per period (every pick at low rates). No timer, so
- * nothing outlives a picker that is dropped.
+ * on every pick: the clock is read every `stride` picks, and the stride follows the call rate so
+ * that reads come about READS_PER_PERIOD times per period (every pick at low rates). An update is
+ * seen within about a sixteenth of the period after it is due. No timer, so nothing outlives a
+ * picker that is dropped.
  */
 export class RefreshSchedule {
   private countdown = 1;
@@ -30,12 +31,12 @@ export class RefreshSchedule {
     const now = this.now();
     const gap = now - this.lastRead;
     this.lastRead = now;
+    // Aim the next stride at the target gap from the rate just seen: down at once when picks slow
+    // (a late update is what this must avoid), up at most twofold per read (a burst is not a rate).
     const target = this.periodMs / READS_PER_PERIOD;
-    if (gap < target / 2) {
-      if (this.stride < MAX_STRIDE) this.stride *= 2;
-    } else if (gap > target * 2 && this.stride > 1) {
-      this.stride >>= 1;
-    }
+    const aimed = gap > 0 ? (this.stride * target) / gap : Infinity;
+    const stride = aimed > this.stride * 2 ? this.stride * 2 : aimed;
+    this.stride = stride < 1 ? 1 : stride > MAX_STRIDE ? MAX_STRIDE : Math.floor(stride);
     this.countdown = this.stride;
     if (now < this.dueAt) return false;
     this.dueAt = now + this.periodMs;

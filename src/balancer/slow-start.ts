@@ -122,11 +122,9 @@ class SlowStartPicker<E extends Endpoint> implements Picker<E> {
   }
 
   pick(info: PickInfo): E | undefined {
-    if (this.plain !== undefined) return this.plain.pick(info);
-    if (this.schedule.due()) {
-      this.update();
-      if (this.plain !== undefined) return this.plain.pick(info);
-    }
+    if (this.plain === undefined && this.schedule.due()) this.update();
+    const plain = this.plain;
+    if (plain !== undefined) return plain.pick(info);
     const view = this.ramped!.pick(info);
     return view === undefined ? undefined : view.origin;
   }
