@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
 # Installs a Consul agent binary into <repo>/.tools/consul for the integration tests.
 #
-# Debian bookworm has no consul package; bullseye has 1.8.x in main. The package is fetched with
-# apt-get download through a private sources list pointing at the mirror this machine's own apt
-# sources already use (read at run time, so no host name lives in the repository), with private
-# list and cache directories so the system's apt state is left exactly as it was. The .deb is then
-# unpacked with dpkg -x; nothing is installed system-wide.
+# Debian bookworm has no consul package; bullseye has 1.8.x in main. fetch-debian-package.sh
+# takes it from this machine's own apt mirror and unpacks it; nothing is installed system-wide.
 #
 # Idempotent: does nothing when the binary is already there and runs.
 set -euo pipefail
@@ -13,106 +10,20 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="$REPO_ROOT/.tools/consul"
 CONSUL="$DEST/usr/bin/consul"
-SUITE="bullseye"
 
-if [[ -x "$CONSUL" ]] && "$CONSUL" version >/dev/null 2>&1; then
-  "$CONSUL" version | head -n 1
+# The version is read whole before its first line is printed: `consul version | head -n 1` can
+# end consul with SIGPIPE, which pipefail turns into a failure of the whole test run.
+version() { local text; text="$("$CONSUL" version 2>/dev/null)" || return 1; echo "${text%%$'\n'*}"; }
+
+if [[ -x "$CONSUL" ]] && version >/dev/null; then
+  version
   exit 0
 fi
 
-for tool in apt-get dpkg; do
-  command -v "$tool" >/dev/null || { echo "install-consul: $tool is required (Debian/Ubuntu host)" >&2; exit 1; }
-done
+bash "$REPO_ROOT/scripts/fetch-debian-package.sh" bullseye consul "$DEST"
 
-# The first URI of a non-security, non-updates Debian source: that is the main archive mirror.
-find_mirror() {
-  local file
-  shopt -s nullglob
-  for file in /etc/apt/sources.list.d/*.sources; do
-    # deb822 stanzas are separated by blank lines; take URIs from a stanza whose Suites include a
-    # plain release (no "-security"/"-updates"/"-backports" suffix).
-    awk '
-      BEGIN { RS = ""; FS = "\n" }
-      {
-        uris = ""; plain = 0; enabled = 1; debtype = 0
-        for (i = 1; i <= NF; i++) {
-          line = $i
-          if (line ~ /^[[:space:]]*#/) continue
-          if (line ~ /^URIs:/) { sub(/^URIs:[[:space:]]*/, "", line); uris = line }
-          if (line ~ /^Types:/ && line ~ /(^|[[:space:]])deb([[:space:]]|$)/) debtype = 1
-          if (line ~ /^Enabled:[[:space:]]*no/) enabled = 0
-          if (line ~ /^Suites:/) {
-            sub(/^Suites:[[:space:]]*/, "", line)
-            n = split(line, suites, /[[:space:]]+/)
-            for (j = 1; j <= n; j++) if (suites[j] != "" && suites[j] !~ /-(security|updates|backports)$/ && suites[j] !~ /\//) plain = 1
-          }
-        }
-        if (enabled && debtype && plain && uris != "") { split(uris, u, /[[:space:]]+/); print u[1]; exit }
-      }' "$file"
-  done
-  if [[ -f /etc/apt/sources.list ]]; then
-    # deb [options] URI suite components…
-    awk '
-      $1 == "deb" {
-        i = 2
-        if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
-        if ($(i + 1) !~ /-(security|updates|backports)$/ && $(i + 1) !~ /\//) { print $i; exit }
-      }' /etc/apt/sources.list
-  fi
-}
-
-MIRROR="$(find_mirror | head -n 1)"
-if [[ -z "$MIRROR" ]]; then
-  echo "install-consul: found no Debian archive URI in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list" >&2
-  exit 1
-fi
-
-# The archive keyring holds every release's signing keys; the bullseye-specific one is a fallback
-# for systems that ship only per-release keyrings.
-KEYRING=""
-for candidate in /usr/share/keyrings/debian-archive-keyring.gpg /usr/share/keyrings/debian-archive-bullseye-stable.gpg; do
-  if [[ -f "$candidate" ]]; then KEYRING="$candidate"; break; fi
-done
-if [[ -z "$KEYRING" ]]; then
-  echo "install-consul: no Debian archive keyring in /usr/share/keyrings (package debian-archive-keyring)" >&2
-  exit 1
-fi
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/lists/partial" "$WORK/cache/archives/partial" "$WORK/download"
-
-cat >"$WORK/sources.list" <<EOF
-deb [signed-by=$KEYRING] $MIRROR $SUITE main
-EOF
-
-APT_OPTS=(
-  -o "Dir::Etc::SourceList=$WORK/sources.list"
-  -o "Dir::Etc::SourceParts=/dev/null"
-  -o "Dir::State::Lists=$WORK/lists"
-  -o "Dir::Cache=$WORK/cache"
-  # The private directories belong to the invoking user, so the _apt sandbox user could not write
-  # to them; downloading as the invoking user keeps apt from warning and falling back by itself.
-  -o "APT::Sandbox::User=$(id -un)"
-  -o "Acquire::Languages=none"
-)
-
-echo "install-consul: fetching consul from the $SUITE suite of this machine's apt mirror"
-apt-get "${APT_OPTS[@]}" -qq update
-(cd "$WORK/download" && apt-get "${APT_OPTS[@]}" -qq download consul)
-
-DEB="$(find "$WORK/download" -maxdepth 1 -name 'consul_*.deb' | head -n 1)"
-if [[ -z "$DEB" ]]; then
-  echo "install-consul: apt-get download produced no consul_*.deb" >&2
-  exit 1
-fi
-
-rm -rf "$DEST"
-mkdir -p "$DEST"
-dpkg -x "$DEB" "$DEST"
-
-if ! "$CONSUL" version >/dev/null 2>&1; then
+if ! version >/dev/null; then
   echo "install-consul: $CONSUL does not run" >&2
   exit 1
 fi
-"$CONSUL" version | head -n 1
+version

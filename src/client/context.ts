@@ -1,5 +1,6 @@
 import { Metadata, status as Status, type CallOptions, type MethodDefinition, type StatusObject } from '@grpc/grpc-js';
 import type { PickInfo } from '../balancer/types';
+import type { StreamSurface, WireCall } from './attempt';
 import type { ClientEndpoint } from './endpoint';
 import type { ClientView } from './view';
 
@@ -32,8 +33,6 @@ export class CallContext implements PickInfo {
   hashKey: string | undefined;
   /** The grpc-js call options given by the caller (interceptors, credentials, …), passed to every attempt. */
   readonly callOptions: CallOptions;
-  /** Addresses this call has tried, shared by all attempts: balancers avoid them while others remain. */
-  readonly tried: Set<string>;
   /** When the call started (epoch ms). */
   readonly startedAt: number;
 
@@ -56,6 +55,21 @@ export class CallContext implements PickInfo {
   messagesSent = 0;
   messagesReceived = 0;
 
+  /**
+   * The grpc-js call of the latest attempt that went out on a channel (kept after it ends, for
+   * getPeer and getAuthContext); undefined while none has.
+   * @internal
+   */
+  wire: WireCall | undefined = undefined;
+  /**
+   * The stream object the caller holds, for the transport to bind to the attempt.
+   * @internal
+   */
+  stream: StreamSurface | undefined = undefined;
+
+  /** The first address tried, kept without a Set: most calls never make a second attempt. */
+  private firstTried: string | undefined = undefined;
+  private triedSet: Set<string> | undefined;
   private controller: AbortController | undefined = undefined;
   private abortedFlag = false;
   private abortReason: unknown = undefined;
@@ -90,8 +104,28 @@ export class CallContext implements PickInfo {
     this.hashKey = init.hashKey;
     this.callOptions = init.callOptions;
     this.startedAt = init.startedAt;
-    this.tried = init.tried ?? new Set();
+    this.triedSet = init.tried;
     this.valueMap = init.values;
+  }
+
+  /** Addresses this call has tried, shared by all attempts: balancers avoid them while others remain. */
+  get tried(): Set<string> {
+    if (this.triedSet === undefined) {
+      this.triedSet = new Set();
+      if (this.firstTried !== undefined) this.triedSet.add(this.firstTried);
+    }
+    return this.triedSet;
+  }
+
+  /**
+   * Records an attempt's address. The set is made only once a call tries a second address (or
+   * a middleware asks for it).
+   * @internal
+   */
+  noteTried(address: string): void {
+    if (this.triedSet !== undefined) this.triedSet.add(address);
+    else if (this.firstTried === undefined) this.firstTried = address;
+    else if (this.firstTried !== address) this.tried.add(address);
   }
 
   /** Free-form state for middleware, shared by all attempts of the call. */
@@ -99,9 +133,10 @@ export class CallContext implements PickInfo {
     return (this.valueMap ??= new Map());
   }
 
-  /** Addresses the balancer should avoid: the ones this call has tried. */
-  get exclude(): ReadonlySet<string> {
-    return this.tried;
+  /** Addresses the balancer should avoid: the ones this call has tried (undefined before any). */
+  get exclude(): ReadonlySet<string> | undefined {
+    if (this.triedSet !== undefined) return this.triedSet;
+    return this.firstTried === undefined ? undefined : this.tried;
   }
 
   /** True once the call (or, on a fork, its attempt) has been cancelled. */
@@ -195,6 +230,7 @@ export class CallContext implements PickInfo {
     this.status = attempt.status;
     this.response = attempt.response;
     this.responseMetadata = attempt.responseMetadata;
+    if (attempt.wire) this.wire = attempt.wire;
     this.attemptStartedAt = attempt.attemptStartedAt;
     this.attemptEndedAt = attempt.attemptEndedAt;
   }

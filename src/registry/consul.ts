@@ -3,6 +3,15 @@ import { isIP } from 'node:net';
 import { ConsulError, ConsulHttp, type ConsulConnectionOptions } from '../resolver/consul';
 import { formatAddress } from '../resolver/address';
 import { asError } from '../resolver/listener';
+import { deregisterOnSignals, type ShutdownableServer, type ShutdownOptions } from './shutdown';
+
+export {
+  DEFAULT_SHUTDOWN_DRAIN_MS,
+  DEFAULT_SHUTDOWN_SIGNALS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  type ShutdownableServer,
+  type ShutdownOptions,
+} from './shutdown';
 
 /** A duration: milliseconds, or a Go duration string as Consul writes them ("10s", "1m30s"). */
 export type Duration = number | string;
@@ -79,21 +88,6 @@ export interface RegisteredInstance {
   deregister(): Promise<void>;
 }
 
-export interface ShutdownOptions {
-  /** Signals that start the shutdown. */
-  signals?: readonly NodeJS.Signals[];
-  /** Time between leaving Consul and refusing calls, for clients to see the instance gone. */
-  drainMs?: number;
-  /** How long in-flight calls get to finish before the server is forced down. */
-  shutdownTimeoutMs?: number;
-}
-
-/** What deregisterOnShutdown needs of a server: grpc-js's `Server` fits. */
-export interface ShutdownableServer {
-  tryShutdown(callback: (error?: Error) => void): void;
-  forceShutdown(): void;
-}
-
 export interface ConsulRegistryOptions extends ConsulConnectionOptions {
   /** Failures that happen in the background (TTL heartbeats, shutdown). Default: a process warning. */
   onError?: (error: Error) => void;
@@ -123,11 +117,6 @@ export const DEFAULT_DEREGISTER_CRITICAL_AFTER = '1m';
 const HEARTBEATS_PER_TTL = 3;
 /** Heartbeats every ttl/3: a shorter TTL would have the library hammer the agent. */
 const MIN_TTL_MS = 1_000;
-/** Blocking-query watchers see the removal within milliseconds; a second covers their in-flight picks. */
-export const DEFAULT_SHUTDOWN_DRAIN_MS = 1_000;
-/** Calls still running this long after shutdown began are cut off. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
-export const DEFAULT_SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGTERM', 'SIGINT']);
 /** Consul's limits on service meta. */
 const META_MAX_PAIRS = 64;
 const META_KEY_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -381,52 +370,7 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
   }
 
   function deregisterOnShutdown(server: ShutdownableServer, shutdown: ShutdownOptions = {}): () => void {
-    const where = 'consulRegistry.deregisterOnShutdown';
-    if (!server || typeof server.tryShutdown !== 'function' || typeof server.forceShutdown !== 'function') {
-      throw new TypeError(`${where}: server must be a grpc-js Server (with tryShutdown and forceShutdown)`);
-    }
-    const signals = shutdown.signals ?? DEFAULT_SHUTDOWN_SIGNALS;
-    if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || !/^SIG[A-Z0-9]+$/.test(s))) {
-      throw new TypeError(`${where}: signals must be a non-empty array of signal names like "SIGTERM"`);
-    }
-    const drainMs = shutdown.drainMs ?? DEFAULT_SHUTDOWN_DRAIN_MS;
-    if (typeof drainMs !== 'number' || !Number.isFinite(drainMs) || drainMs < 0) throw new TypeError(`${where}: drainMs must be a number >= 0`);
-    const timeoutMs = shutdown.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError(`${where}: shutdownTimeoutMs must be a number > 0`);
-
-    let started = false;
-    const detach = () => {
-      for (const signal of signals) process.removeListener(signal, onSignal);
-    };
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (started) return;
-      started = true;
-      detach();
-      shutdownFor(signal).catch(report);
-    };
-    async function shutdownFor(signal: NodeJS.Signals) {
-      try {
-        await deregister();
-      } catch (error) {
-        report(error);
-      }
-      if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, timeoutMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
-      // Listening for a signal replaces Node's default of ending the process; with nobody else
-      // listening, the signal is raised again so the process still ends as it was asked to.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    }
-    for (const signal of signals) process.on(signal, onSignal);
-    return detach;
+    return deregisterOnSignals('consulRegistry.deregisterOnShutdown', server, shutdown, () => deregister(), report);
   }
 
   return { register, deregister, deregisterOnShutdown };

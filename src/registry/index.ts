@@ -19,3 +19,11 @@ export {
   type TcpCheck,
   type TtlCheck,
 } from './consul';
+export {
+  etcdRegistry,
+  DEFAULT_ETCD_LEASE_TTL_MS,
+  type EtcdRegisteredInstance,
+  type EtcdRegistration,
+  type EtcdRegistry,
+  type EtcdRegistryOptions,
+} from './etcd';

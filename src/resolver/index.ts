@@ -33,3 +33,19 @@ export {
   type DnsResolver,
   type DnsResolverOptions,
 } from './dns';
+export {
+  etcdResolver,
+  DEFAULT_ETCD_BACKOFF_INITIAL_MS,
+  DEFAULT_ETCD_BACKOFF_MAX_MS,
+  type EtcdResolverOptions,
+} from './etcd';
+export {
+  EtcdError,
+  isEtcdError,
+  DEFAULT_ETCD_HOST,
+  DEFAULT_ETCD_REQUEST_TIMEOUT_MS,
+  type EtcdClient,
+  type EtcdConnectionOptions,
+  type EtcdTlsOptions,
+} from './etcd-options';
+export { ETCD_KEY_FORMATS, DEFAULT_ETCD_PREFIXES, type EtcdKeyFormat } from './etcd-format';

@@ -98,3 +98,29 @@ export function testBed(): TestBed {
     },
   };
 }
+
+/** Four callers calling one after another until stopped: which server answered each call and when it started, and the failures. */
+export function steadyLoad(c: Echo, callers = 4) {
+  const calls: { server: string; startedAt: number }[] = [];
+  const failures: Error[] = [];
+  let running = true;
+  const caller = async () => {
+    while (running) {
+      const startedAt = Date.now();
+      try {
+        calls.push({ server: (await unary(c, { message: 'load' })).server, startedAt });
+      } catch (error) {
+        failures.push(error as Error);
+      }
+    }
+  };
+  const running$ = Array.from({ length: callers }, caller);
+  return {
+    calls,
+    failures,
+    stop: async () => {
+      running = false;
+      await Promise.all(running$);
+    },
+  };
+}

@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import * as http from 'node:http';
-import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { freePort, lineKeeper, toolPath, trackChild } from './processes';
 import type { Instance, Resolver } from '../../src/resolver/types';
 
 /** Where scripts/install-consul.sh puts the binary. */
-export const CONSUL_BIN = join(__dirname, '..', '..', '.tools', 'consul', 'usr', 'bin', 'consul');
+export const CONSUL_BIN = toolPath('consul', 'usr', 'bin', 'consul');
 
 /** A dev agent elects itself in about two seconds; far beyond that it is not going to. */
 const LEADER_TIMEOUT_MS = 20_000;
@@ -48,52 +47,6 @@ export interface ConsulAgent {
   logs(): string;
 }
 
-const children = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // An agent must never outlive the test process, whatever way the tests end.
-  process.on('exit', () => {
-    for (const child of children) child.kill('SIGKILL');
-  });
-}
-
-function tcpPort(port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const chosen = (server.address() as { port: number }).port;
-      server.close(() => resolve(chosen));
-    });
-  });
-}
-
-function udpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    socket.once('error', () => {
-      socket.close();
-      resolve(false);
-    });
-    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-  });
-}
-
-/** A port the OS chose, free for TCP (and UDP when asked), different from `taken`. */
-async function freePort(udp: boolean, taken: Set<number>): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = await tcpPort();
-    if (taken.has(port)) continue;
-    if (udp && !(await udpFree(port))) continue;
-    taken.add(port);
-    return port;
-  }
-  throw new Error('could not find a free port for the Consul agent');
-}
-
 function getText(port: number, path: string, token?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers = token ? { 'x-consul-token': token } : {};
@@ -117,7 +70,6 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
   if (!existsSync(CONSUL_BIN)) {
     throw new Error(`no Consul binary at ${CONSUL_BIN}: run "bash scripts/install-consul.sh" first`);
   }
-  installExitHook();
   const hcl = ['disable_update_check = true', ...(options.hcl ?? [])];
   if (options.dnsServiceTtl) hcl.push(`dns_config { service_ttl { "*" = "${options.dnsServiceTtl}" } }`);
   if (options.aclMasterToken) {
@@ -166,31 +118,18 @@ function createAgent(ports: { http: number; dns: number; serfLan: number; server
     '-log-level=warn',
     ...hcl.flatMap((snippet) => ['-hcl', snippet]),
   ];
-  const lines: string[] = [];
+  const { lines, keep } = lineKeeper(LOG_LINES_KEPT);
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
-
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim()) lines.push(line);
-    }
-    if (lines.length > LOG_LINES_KEPT) lines.splice(0, lines.length - LOG_LINES_KEPT);
-  };
 
   const spawnAgent = () => {
     const proc = spawn(CONSUL_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
-    children.add(proc);
     proc.stdout!.on('data', keep);
     proc.stderr!.on('data', keep);
-    // Neither the agent nor its pipes keep the test process alive: a test that forgets stop()
-    // still exits, and the exit hook kills the agent.
-    proc.unref();
-    (proc.stdout as unknown as Socket).unref();
-    (proc.stderr as unknown as Socket).unref();
+    trackChild(proc);
     exited = new Promise<void>((resolve) => {
       proc.once('exit', () => {
-        children.delete(proc);
         if (child === proc) child = undefined;
         resolve();
       });

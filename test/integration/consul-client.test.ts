@@ -4,37 +4,11 @@ import { HealthImplementation } from 'grpc-health-check';
 import { createClient } from '../../src';
 import { consulRegistry, type ConsulRegistry } from '../../src';
 import { startConsul, type ConsulAgent } from '../helpers/consul-agent';
-import { eventually, sleep, unary, type Echo } from '../helpers/calls';
+import { eventually, sleep, steadyLoad, unary, type Echo } from '../helpers/calls';
 import { EchoClient, startEchoServer, type EchoServer } from '../helpers/echo-server';
 
 /** The bound between Consul dropping an instance and the client no longer sending it calls. */
 const STOP_BOUND_MS = 200;
-
-/** Four callers calling one after another until stopped: which server answered each call, and the failures. */
-function steadyLoad(c: Echo) {
-  const calls: { server: string; startedAt: number }[] = [];
-  const failures: Error[] = [];
-  let running = true;
-  const caller = async () => {
-    while (running) {
-      const startedAt = Date.now();
-      try {
-        calls.push({ server: (await unary(c, { message: 'load' })).server, startedAt });
-      } catch (error) {
-        failures.push(error as Error);
-      }
-    }
-  };
-  const callers = [caller(), caller(), caller(), caller()];
-  return {
-    calls,
-    failures,
-    stop: async () => {
-      running = false;
-      await Promise.all(callers);
-    },
-  };
-}
 
 describe('createClient over consul:// with three registered servers', () => {
   let agent: ConsulAgent;
