@@ -91,7 +91,7 @@ interface ZonePlan {
 }
 
 /** Where calls go: the local endpoints with the share of calls they keep, the other zones by spare capacity. */
-export interface ZoneSplit<E extends Endpoint> {
+interface ZoneSplit<E extends Endpoint> {
   readonly local: E[] | undefined;
   /** Share of calls kept in the local zone, 0..1. */
   readonly localShare: number;
@@ -100,8 +100,8 @@ export interface ZoneSplit<E extends Endpoint> {
   readonly remoteShares: Float64Array;
 }
 
-/** The zone-aware plan for one set of endpoints (exported for tests and the benchmark). */
-export function splitByZone<E extends Endpoint>(endpoints: readonly E[], plan: ZonePlan): ZoneSplit<E> {
+/** The zone-aware plan for one set of endpoints. */
+function splitByZone<E extends Endpoint>(endpoints: readonly E[], plan: ZonePlan): ZoneSplit<E> {
   const zones = new Map<string, { endpoints: E[]; weight: number }>();
   let total = 0;
   for (const endpoint of endpoints) {

@@ -1,8 +1,9 @@
-import type { Channel, Metadata } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { durationOption } from '../core/duration';
 import { Arrivals } from './arrivals';
 import { EMPTY_PICKER, checkOptionsObject, booleanOption, effectiveWeight, numberOption } from './common';
-import { type LoadReport, loadReportOf, streamLoadReports } from './orca-report';
+import { type LoadReport, loadReportOf } from './orca-report';
+import { type AttachedClient, followOutOfBand } from './orca-out-of-band';
 import { RefreshSchedule, clockOption } from './refresh';
 import type { Balancer, Endpoint, PickInfo, Picker } from './types';
 import { WeightView, quantizeWeight, rootOf } from './weight-view';
@@ -55,16 +56,6 @@ interface LoadState {
 interface Attempt {
   readonly endpoint?: Endpoint;
   readonly status?: { readonly metadata?: Metadata };
-}
-
-/** What the middleware sees of the client it is attached to: structurally the client's ClientView. */
-interface AttachedClient {
-  endpoints(): readonly Endpoint[];
-  observe(observer: {
-    onEndpointAdded?(endpoint: Endpoint): void;
-    onEndpointChanged?(endpoint: Endpoint): void;
-    onEndpointRemoved?(endpoint: Endpoint): void;
-  }): () => void;
 }
 
 /** The middleware an ORCA balancer brings: the client runs it innermost, around every attempt. */
@@ -200,7 +191,8 @@ function currentWeight(state: LoadState, config: WeightConfig, now: number): num
 class OrcaPicker<E extends Endpoint> implements Picker<E> {
   private readonly views: WeightView<E>[];
   private readonly raw: Float64Array;
-  private inner!: Picker<WeightView<E>>;
+  private readonly next: Float64Array;
+  private inner: Picker<WeightView<E>> | undefined = undefined;
 
   constructor(
     private readonly balancer: Balancer,
@@ -212,18 +204,19 @@ class OrcaPicker<E extends Endpoint> implements Picker<E> {
   ) {
     this.views = endpoints.map((endpoint) => new WeightView(endpoint, 1));
     this.raw = new Float64Array(endpoints.length);
+    this.next = new Float64Array(endpoints.length);
     this.update();
   }
 
   pick(info: PickInfo): E | undefined {
     if (this.schedule.due()) this.update();
-    const view = this.inner.pick(info);
+    const view = this.inner!.pick(info);
     return view === undefined ? undefined : view.origin;
   }
 
   private update(): void {
     const t = this.now();
-    const { raw, views } = this;
+    const { raw, views, next } = this;
     let sum = 0;
     let known = 0;
     for (let i = 0; i < views.length; i++) {
@@ -234,87 +227,21 @@ class OrcaPicker<E extends Endpoint> implements Picker<E> {
       }
     }
     const mean = known >= 2 ? sum / known : 0;
+    let changed = this.inner === undefined;
     for (let i = 0; i < views.length; i++) {
-      if (mean === 0) {
-        views[i].weight = 1;
-        continue;
+      let weight = 1;
+      if (mean > 0) {
+        weight = raw[i] > 0 ? raw[i] : mean;
+        if (weight < mean * MIN_WEIGHT_RATIO) weight = mean * MIN_WEIGHT_RATIO;
+        else if (weight > mean * MAX_WEIGHT_RATIO) weight = mean * MAX_WEIGHT_RATIO;
+        weight = quantizeWeight(weight, mean);
       }
-      let weight = raw[i] > 0 ? raw[i] : mean;
-      if (weight < mean * MIN_WEIGHT_RATIO) weight = mean * MIN_WEIGHT_RATIO;
-      else if (weight > mean * MAX_WEIGHT_RATIO) weight = mean * MAX_WEIGHT_RATIO;
-      views[i].weight = quantizeWeight(weight, mean);
+      next[i] = weight;
+      if (weight !== views[i].weight) changed = true;
     }
+    // Unchanged weights keep the picker, and with it the round-robin position.
+    if (!changed) return;
+    for (let i = 0; i < views.length; i++) views[i].weight = next[i];
     this.inner = this.balancer.build(views);
   }
-}
-
-/** Delay before reopening a report stream that failed: a server restarting should not be hammered. */
-const REOPEN_DELAY_MS = 1_000;
-
-/**
- * Keeps one out-of-band report stream open to each ready endpoint of a client, on the endpoint's
- * own channel. A server without the service answers UNIMPLEMENTED once and is not asked again;
- * a stream that fails is reopened after a delay while the endpoint is ready. Returns the
- * function that stops it all (the client calls it on close).
- */
-function followOutOfBand(client: AttachedClient, periodMs: number, record: (endpoint: Endpoint, report: LoadReport) => void): () => void {
-  const streams = new Map<Endpoint, () => void>();
-  const unsupported = new WeakSet<Endpoint>();
-  const timers = new Map<Endpoint, NodeJS.Timeout>();
-  let stopped = false;
-
-  const stop = (endpoint: Endpoint) => {
-    streams.get(endpoint)?.();
-    streams.delete(endpoint);
-    const timer = timers.get(endpoint);
-    if (timer !== undefined) clearTimeout(timer);
-    timers.delete(endpoint);
-  };
-  const follow = (endpoint: Endpoint) => {
-    if (stopped || streams.has(endpoint) || timers.has(endpoint) || unsupported.has(endpoint)) return;
-    if (stateOfEndpoint(endpoint) !== 'ready') return;
-    const channel = channelOf(endpoint);
-    if (channel === undefined) return;
-    const cancel = streamLoadReports(
-      channel,
-      periodMs,
-      (report) => record(endpoint, report),
-      (end) => {
-        if (streams.get(endpoint) !== cancel) return;
-        streams.delete(endpoint);
-        if (end === 'unsupported') unsupported.add(endpoint);
-        if (end !== 'failed' || stopped) return;
-        const timer = setTimeout(() => {
-          timers.delete(endpoint);
-          follow(endpoint);
-        }, REOPEN_DELAY_MS);
-        timer.unref();
-        timers.set(endpoint, timer);
-      },
-    );
-    streams.set(endpoint, cancel);
-  };
-  const unobserve = client.observe({
-    onEndpointAdded: follow,
-    onEndpointChanged: (endpoint) => (stateOfEndpoint(endpoint) === 'shutdown' ? stop(endpoint) : follow(endpoint)),
-    onEndpointRemoved: stop,
-  });
-  for (const endpoint of client.endpoints()) follow(endpoint);
-  return () => {
-    stopped = true;
-    unobserve();
-    for (const endpoint of [...streams.keys(), ...timers.keys()]) stop(endpoint);
-  };
-}
-
-/** The client's endpoints carry their connection state; plain objects have none. */
-function stateOfEndpoint(endpoint: Endpoint): string | undefined {
-  const state = (endpoint as { state?: unknown }).state;
-  return typeof state === 'string' ? state : undefined;
-}
-
-/** The grpc-js channel of a client endpoint, whichever way it exposes it. */
-function channelOf(endpoint: Endpoint): Channel | undefined {
-  const carrier = endpoint as { channel?: Channel; client?: { getChannel?(): Channel } };
-  return carrier.channel ?? carrier.client?.getChannel?.();
 }
