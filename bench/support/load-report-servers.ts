@@ -19,7 +19,6 @@ const WINDOW_MS = 1_000;
 
 // grpc-js's per-call encoder, used once per update rather than per call (grpc-js 1.14's own
 // per-call recording re-reads its proto files for every call, ~15 ms of CPU).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { PerRequestMetricRecorder } = require('@grpc/grpc-js/build/src/orca') as {
   PerRequestMetricRecorder: new () => { recordApplicationUtilizationMetric(v: number): void; recordQpsMetric(v: number): void; serialize(): Buffer };
 };

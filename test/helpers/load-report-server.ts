@@ -24,7 +24,6 @@ export interface LoadReportServer {
 }
 
 // grpc-js's per-call recorder, whose encoding the trailers carry.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { PerRequestMetricRecorder } = require('@grpc/grpc-js/build/src/orca') as {
   PerRequestMetricRecorder: new () => {
     recordApplicationUtilizationMetric(v: number): void;

@@ -9,7 +9,6 @@ import type { Endpoint } from '../../../src/balancer/types';
 import { endpoints, histogram, pickMany, seeded } from './helpers';
 
 // grpc-js's own per-call recorder, as a server uses it: the trailer bytes are the real encoding.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { PerRequestMetricRecorder } = require('@grpc/grpc-js/build/src/orca') as {
   PerRequestMetricRecorder: new () => {
     recordApplicationUtilizationMetric(v: number): void;
