@@ -7,6 +7,7 @@ export {
   type LbCallOptions,
   type AsyncCallOptions,
   type AsyncClient,
+  type AsyncMethod,
   type LoadBalancedClient,
   type LoadBalancedClientBase,
   type Stub,
@@ -22,6 +23,7 @@ export {
   type EndpointState,
 } from './client/endpoint';
 export type { EndpointSetObserver } from './client/endpoint-set';
+export type { MethodConfig, ServiceConfig } from './client/service-config';
 export type { ClientView } from './client/view';
 export { silentLogger, type Logger } from './client/logger';
 export { serviceError } from './client/calls';

@@ -4,6 +4,7 @@ export { weightedRandom, type WeightedRandomOptions } from './weighted-random';
 export { consistentHash, type ConsistentHashOptions } from './consistent-hash';
 export { leastConnection, type LeastConnectionOptions } from './least-connection';
 export { peakEwma, type PeakEwmaOptions } from './peak-ewma';
+export { pickFirst, type PickFirstOptions } from './pick-first';
 export { localityAware, type LocalityAwareOptions } from './locality';
 export { orcaWeighted, type OrcaWeightedBalancer, type OrcaWeightedOptions } from './orca-weighted';
 export { type LoadReport } from './orca-report';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Client, credentials as grpcCredentials, type ChannelOptions, type ServiceDefinition } from '@grpc/grpc-js';
+import type { ChannelOptions, ServiceDefinition } from '@grpc/grpc-js';
 import { weightedRoundRobin } from '../balancer/weighted-round-robin';
 import { compose } from '../middleware/compose';
 import type { Middleware, Next } from '../middleware/types';
@@ -12,8 +12,11 @@ import '../resolver/dns';
 import '../resolver/consul';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './endpoint';
 import { EndpointSet } from './endpoint-set';
+import { grpcCopyOf } from './grpc-copy';
+import { grpcConfig } from './grpc-config';
 import { resolveHealthCheckOptions, startHealthChecking } from './health-check';
 import { silentLogger } from './logger';
+import type { StubOfDefinition } from './method-types';
 import type { AsyncClient, ClientOptions, LoadBalancedClient, LoadBalancedClientBase, Stub } from './types';
 import type { ClientView } from './view';
 import { transport } from './transport';
@@ -66,24 +69,28 @@ function checkPositive(name: string, value: number | undefined, fallback: number
  * Wraps a grpc-js stub over a load-balanced, live set of endpoints. The result has every method
  * of the stub with the same signatures and call objects.
  */
+export function createClient<T>(stub: Stub<T>, options: ClientOptions): LoadBalancedClient<T>;
+/** From a service definition: typed when the definition is typed method by method (ts-proto, grpc_tools_node_protoc_ts). */
+export function createClient<D extends ServiceDefinition>(definition: D, options: ClientOptions): LoadBalancedClient<StubOfDefinition<D>>;
 export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: ClientOptions): LoadBalancedClient<T> {
   const service = serviceOf(stub);
   if (options === null || typeof options !== 'object') throw new TypeError('createClient(stub, options): options must be an object');
+  const grpc = grpcCopyOf(stub, options.credentials);
   const {
     target,
     resolver,
-    balancer = weightedRoundRobin(),
-    middleware = [],
-    credentials = grpcCredentials.createInsecure(),
+    credentials = grpc.module.credentials.createInsecure(),
     tlsServerName,
-    channelOptions = {},
     logger = silentLogger,
     now = Date.now,
     random = Math.random,
   } = options;
   const connectTimeoutMs = checkPositive('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const pickTimeoutMs = checkPositive('pickTimeoutMs', options.pickTimeoutMs, DEFAULT_PICK_TIMEOUT_MS);
-  const healthCheck = options.healthCheck === undefined ? undefined : resolveHealthCheckOptions(options.healthCheck);
+  const configured = grpcConfig(options, { pickTimeoutMs, now, random });
+  const { middleware, channelOptions } = configured;
+  const balancer = configured.balancer ?? weightedRoundRobin();
+  const healthCheck = configured.healthCheck === undefined ? undefined : resolveHealthCheckOptions(configured.healthCheck);
   if (!balancer || typeof balancer.build !== 'function') throw new TypeError('createClient: options.balancer must be a Balancer (an object with build())');
   if (!Array.isArray(middleware)) throw new TypeError('createClient: options.middleware must be an array');
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
@@ -128,7 +135,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     service: chosen.service,
     target: targetText,
     balancer,
-    makeClient: (address) => new Client(address, credentials, finalChannelOptions),
+    makeClient: (address) => new grpc.Client(address, credentials, finalChannelOptions),
     connectTimeoutMs,
     now,
     statsClock: options.now ?? (() => performance.now()),

@@ -32,7 +32,7 @@ export class Invoker {
     request: unknown,
     metadata: Metadata,
     callOptions: CallOptions,
-    deadline: Date | number | undefined,
+    deadline: Date | number | null | undefined,
     hashKey: string | undefined,
   ): CallContext {
     return new CallContext({
@@ -44,7 +44,7 @@ export class Invoker {
       definition: def,
       request,
       metadata,
-      deadline: toEpochMs(deadline, 'call option deadline'),
+      deadline: deadline === undefined ? Infinity : toEpochMs(deadline, 'call option deadline'),
       hashKey,
       callOptions,
       startedAt: this.now(),
@@ -81,7 +81,7 @@ export class Invoker {
 }
 
 /** An absolute deadline in epoch ms from a Date or a number; Infinity for none. */
-export function toEpochMs(deadline: Date | number | undefined, field: string): number {
+export function toEpochMs(deadline: Date | number | null | undefined, field: string): number {
   if (deadline === undefined) return Infinity;
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${field} must be a Date or epoch milliseconds, got ${String(deadline)}`);

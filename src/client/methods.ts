@@ -1,8 +1,12 @@
 import { Metadata, type MethodDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import type { AsyncCallOptions, LbCallOptions } from './types';
 import type { UnaryCallback } from './call-status';
-import { BidiStreamCall, ClientStreamCall, ServerStreamCall, UnaryCall, UnaryPromise } from './calls';
+import { BidiStreamCall } from './bidi-stream-call';
+import { ClientStreamCall } from './client-stream-call';
+import { ServerStreamCall } from './server-stream-call';
+import { UnaryCall, UnaryPromise } from './unary-call';
 import type { CallContext, CallType } from './context';
+import { isMetadata } from './grpc-copy';
 import type { CallSurface, Invoker } from './invoker';
 
 type AnyFunction = (...args: any[]) => any;
@@ -26,13 +30,13 @@ function splitArguments(a: unknown, b: unknown, c: unknown): { metadata: Metadat
   let options: LbCallOptions | undefined;
   let callback: UnaryCallback | undefined;
   let next = a;
-  if (next instanceof Metadata) {
+  if (isMetadata(next)) {
     metadata = next;
     next = b;
     b = c;
     c = undefined;
   }
-  if (next !== null && typeof next === 'object' && !(next instanceof Metadata)) {
+  if (next !== null && typeof next === 'object' && !isMetadata(next)) {
     options = next as LbCallOptions;
     next = b;
     b = c;
@@ -55,7 +59,7 @@ export function methodTable(service: ServiceDefinition, invoker: Invoker): Metho
   for (const [name, def] of Object.entries(service) as [string, MethodDefinition<unknown, unknown>][]) {
     const type = callTypeOf(def);
     const context = (request: unknown, metadata: Metadata, options: LbCallOptions) =>
-      invoker.context(def, type, request, metadata, options, options.deadline as Date | number | undefined, options.hashKey);
+      invoker.context(def, type, request, metadata, options, options.deadline, options.hashKey);
     const asyncContext = (request: unknown, opts: AsyncCallOptions) =>
       invoker.context(def, type, request, opts.metadata ?? new Metadata(), opts.callOptions ?? EMPTY_OPTIONS, opts.deadline ?? (opts.callOptions?.deadline as Date | number | undefined), opts.hashKey);
     let method: AnyFunction;
@@ -63,11 +67,11 @@ export function methodTable(service: ServiceDefinition, invoker: Invoker): Metho
     switch (type) {
       case 'unary':
         method = (request: unknown, a?: unknown, b?: unknown, c?: unknown) => {
-          const args = splitArguments(a, b, c);
-          if (!args.callback) throw new TypeError(`${name}: a unary call needs a callback (or use client.async.${name})`);
-          const ctx = context(request, args.metadata, args.options);
-          const call = new UnaryCall(ctx, args.callback);
-          void invoker.run(ctx, call, args.options.signal);
+          const { metadata, options, callback } = splitArguments(a, b, c);
+          if (!callback) throw new TypeError(`${name}: a unary call needs a callback (or use client.async.${name})`);
+          const ctx = invoker.context(def, 'unary', request, metadata, options, options.deadline, options.hashKey);
+          const call = new UnaryCall(ctx, callback);
+          void invoker.run(ctx, call, options.signal);
           return call;
         };
         asyncMethod = (request: unknown, opts: AsyncCallOptions = {}) =>

@@ -1,4 +1,4 @@
-import { status as Status, type CallOptions } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import { timerDelay } from '../core/duration';
 import type { Next } from '../middleware/types';
 import { errorMessage, type ChannelCall } from './attempt';
@@ -57,10 +57,14 @@ function send(ctx: CallContext, endpoint: ClientEndpoint, options: TransportOpti
   ctx.attemptStartedAt = now();
   for (let i = 0; i < hooks.length; i++) hooks[i](ctx, endpoint);
   const callOptions = ctx.callOptions;
+  const { interceptors, interceptor_providers: providers } = callOptions;
+  // Interceptors run only on grpc-js's own Client path; everything else goes straight on the channel.
+  const intercepted = options.clientInterceptors || (interceptors !== undefined && interceptors.length > 0) || (providers !== undefined && providers.length > 0);
   let call: ChannelCall | undefined;
-  if (!options.clientInterceptors && !hasInterceptors(callOptions)) {
+  if (!intercepted) {
     try {
-      call = endpoint.client.getChannel().createCall(ctx.definition.path, ctx.effectiveDeadline, callOptions.host, callOptions.parent ?? null, callOptions.propagate_flags);
+      const { host, parent, propagate_flags: propagateFlags } = callOptions;
+      call = endpoint.client.getChannel().createCall(ctx.definition.path, ctx.effectiveDeadline, host, parent ?? null, propagateFlags);
     } catch (error) {
       // The endpoint's channel closed between the pick and the send (it left the resolver's list).
       ctx.fail(Status.UNAVAILABLE, `endpoint ${endpoint.address} of "${ctx.service}" (${ctx.target}) is closed: ${errorMessage(error)}`);
@@ -71,11 +75,6 @@ function send(ctx: CallContext, endpoint: ClientEndpoint, options: TransportOpti
     if (call) new ChannelAttempt(ctx, endpoint, call, resolve, now);
     else new ClientAttempt(ctx, endpoint, resolve, now);
   });
-}
-
-function hasInterceptors(options: CallOptions): boolean {
-  const { interceptors, interceptor_providers: providers } = options;
-  return (interceptors !== undefined && interceptors.length > 0) || (providers !== undefined && providers.length > 0);
 }
 
 async function waitForEndpoint(ctx: CallContext, set: EndpointSet, options: TransportOptions): Promise<ClientEndpoint | undefined> {

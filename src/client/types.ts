@@ -1,6 +1,6 @@
 // The public types of createClient: its options, per-call options, and the client it returns,
 // typed from the stub so that a typed stub gives a typed client.
-import type { CallOptions, ChannelCredentials, ChannelOptions, Client, ClientReadableStream, Metadata, ServiceDefinition } from '@grpc/grpc-js';
+import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import type { Balancer } from '../balancer/types';
 import type { Middleware } from '../middleware/types';
 import type { Resolver } from '../resolver/types';
@@ -8,6 +8,9 @@ import type { EndpointInfo } from './endpoint';
 import type { EndpointSetObserver } from './endpoint-set';
 import type { HealthCheckOptions } from './health-check';
 import type { Logger } from './logger';
+import type { AsyncCallOptions, AsyncMethod, LbMethod, MethodKeys } from './method-types';
+export type { AsyncCallOptions, AsyncMethod, LbCallOptions } from './method-types';
+import type { ServiceConfig } from './service-config';
 
 export interface ClientOptions {
   /** Where the instances come from: 'static:///10.0.0.1:50051,10.0.0.2:50051', 'memory:///svc', 'dns:///host:port', 'consul://127.0.0.1:8500/svc'. */
@@ -24,8 +27,18 @@ export interface ClientOptions {
   credentials?: ChannelCredentials;
   /** The name TLS certificates are checked against and the :authority sent, e.g. the service's DNS name (endpoints are usually IP addresses). */
   tlsServerName?: string;
-  /** grpc-js channel options, applied to every endpoint's channel. */
+  /**
+   * grpc-js channel options, applied to every endpoint's channel. A `grpc.service_config` here is
+   * read as `serviceConfig`, not given to the channels; `grpc.enable_retries` defaults to 0 when
+   * the middleware retries or hedges.
+   */
   channelOptions?: ChannelOptions;
+  /**
+   * A gRPC service config (object or JSON text): loadBalancingConfig, methodConfig (timeout,
+   * retryPolicy, hedgingPolicy, waitForReady), retryThrottling, healthCheckConfig, mapped onto
+   * this library's balancers, middleware and health checking.
+   */
+  serviceConfig?: ServiceConfig | string;
   /** How long an endpoint may take to become ready before it counts as failed and is reconnected. Default 5 s. */
   connectTimeoutMs?: number;
   /** How long a call without a deadline waits for an endpoint. Default 10 s. */
@@ -40,54 +53,22 @@ export interface ClientOptions {
   random?: () => number;
 }
 
-/** Per-call options beyond grpc-js's own, accepted by every method. */
-export interface LbCallOptions extends CallOptions {
-  /** Consistent-hash key of this call. */
-  hashKey?: string;
-  /** Cancels the call when aborted. */
-  signal?: AbortSignal;
-}
-
-/** Options of the async/await methods. */
-export interface AsyncCallOptions {
-  /** Absolute deadline (Date or epoch ms). */
-  deadline?: Date | number;
-  metadata?: Metadata;
-  hashKey?: string;
-  signal?: AbortSignal;
-  /** Further grpc-js call options (interceptors, credentials, …). */
-  callOptions?: CallOptions;
-}
-
-type AnyFunction = (...args: any[]) => any;
-type FirstArgument<F> = F extends (first: infer A, ...rest: any[]) => any ? A : unknown;
-type LastCallbackValue<F> = F extends (...args: infer A) => any ? (A extends [...any[], (error: any, response: infer R) => any] ? R : unknown) : unknown;
-
-/** The async/await form of a stub method: unary and client streams resolve, server and bidi streams iterate. */
-export type AsyncMethod<F> = F extends (...args: any[]) => ClientReadableStream<infer R>
-  ? F extends (...args: any[]) => { write: AnyFunction }
-    ? (requests: Iterable<unknown> | AsyncIterable<unknown>, options?: AsyncCallOptions) => AsyncIterable<R>
-    : (request: FirstArgument<F>, options?: AsyncCallOptions) => AsyncIterable<R>
-  : F extends (...args: any[]) => { write: AnyFunction }
-    ? (requests: Iterable<unknown> | AsyncIterable<unknown>, options?: AsyncCallOptions) => Promise<LastCallbackValue<F>>
-    : (request: FirstArgument<F>, options?: AsyncCallOptions) => Promise<LastCallbackValue<F>>;
-
 /** True for stubs whose methods are not typed: proto-loader's without generated types, plain service definitions. */
 type Untyped<T> = unknown extends T ? true : string extends keyof T ? true : false;
 
 export type AsyncClient<T> =
   Untyped<T> extends true
     ? Record<string, (request?: any, options?: AsyncCallOptions) => any>
-    : { [K in Exclude<keyof T, keyof Client> as T[K] extends AnyFunction ? K : never]: AsyncMethod<T[K]> };
+    : { [K in MethodKeys<T>]: AsyncMethod<T[K]> };
 
 /**
- * What the stub's constructor makes, minus grpc-js's single-channel methods, plus ours. An
- * untyped stub gives an untyped client.
+ * The stub's RPC methods (grpc-js's single-channel methods left out), typed from the stub and
+ * taking this library's call options, plus ours. An untyped stub gives an untyped client.
  */
 export type LoadBalancedClient<T> =
   Untyped<T> extends true
     ? LoadBalancedClientBase<T> & Record<string, any>
-    : Omit<T, keyof Client> & LoadBalancedClientBase<T>;
+    : { [K in MethodKeys<T>]: LbMethod<T[K]> } & LoadBalancedClientBase<T>;
 
 export interface LoadBalancedClientBase<T> {
   /** async/await forms of every method. */
@@ -102,6 +83,9 @@ export interface LoadBalancedClientBase<T> {
   close(): void;
 }
 
-/** A grpc-js client constructor (proto-loader, grpc-tools, ts-proto) or a service definition. */
-export type Stub<T> = (new (...args: any[]) => T) & { service: ServiceDefinition };
+/**
+ * A grpc-js client constructor (proto-loader, grpc-tools, ts-proto). Its static `service` is
+ * checked when the client is created: grpc_tools_node_protoc_ts's declarations leave it out.
+ */
+export type Stub<T> = new (...args: any[]) => T;
 

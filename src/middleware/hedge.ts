@@ -18,6 +18,7 @@ import {
   type RetryBudget,
   type Timers,
 } from './budget';
+import { sendsRetries } from '../core/retries';
 import type { Middleware, Next } from './types';
 
 /** Why an extra attempt was sent: no answer within the delay, or an earlier attempt failed (non-fatally). */
@@ -107,7 +108,7 @@ export function hedge(options: HedgeOptions = {}): Middleware {
     return new HedgedCall(policy, ctx, next, budgets.of(ctx.client)).start();
   };
   middleware.attach = (client) => () => budgets.forget(client);
-  return middleware;
+  return sendsRetries(middleware);
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   budgetSource,
   type RetryBudget,
 } from './budget';
+import { sendsRetries } from '../core/retries';
 import type { Middleware, Next } from './types';
 
 /** How the backoff is spread: `full` draws from [0, cap), `equal` from [cap/2, cap). */
@@ -151,7 +152,7 @@ export function retry(options: RetryOptions = {}): Middleware {
     }
   };
   middleware.attach = (client) => () => budgets.forget(client);
-  return middleware;
+  return sendsRetries(middleware);
 }
 
 function limitAttempt(ctx: CallContext, policy: RetryPolicy, outer: number): void {

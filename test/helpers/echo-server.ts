@@ -54,7 +54,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a real grpc-js Echo server on 127.0.0.1 (or `host`), port chosen by the OS. */
 export async function startEchoServer(
-  options: { name?: string; host?: string; credentials?: grpc.ServerCredentials; behaviour?: Behaviour } = {},
+  options: { name?: string; host?: string; port?: number; credentials?: grpc.ServerCredentials; behaviour?: Behaviour } = {},
 ): Promise<EchoServer> {
   const server = new grpc.Server();
   const calls: Record<string, number> = {};
@@ -124,7 +124,7 @@ export async function startEchoServer(
   const host = options.host ?? '127.0.0.1';
   const bindHost = host.includes(':') ? `[${host}]` : host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${bindHost}:0`, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${bindHost}:${options.port ?? 0}`, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );

@@ -155,6 +155,32 @@ describe('the call path matches a plain grpc-js stub', () => {
     assert.equal(b.lastMetadata?.get('x-intercepted')[0], 'yes');
   });
 
+  test('streams with call interceptors go through grpc-js and deliver every message, in order', async () => {
+    const [a] = track(await startEchoServer());
+    const c = client({ target: `static:///${a.address}` });
+    let intercepted = 0;
+    const interceptor: grpc.Interceptor = (options, nextCall) => {
+      intercepted++;
+      return new grpc.InterceptingCall(nextCall(options));
+    };
+    const got: number[] = [];
+    const stream = c.serverStream({ message: 's', count: 50 }, { interceptors: [interceptor] }) as grpc.ClientReadableStream<EchoReply>;
+    for await (const reply of stream as AsyncIterable<EchoReply>) {
+      got.push(reply.index);
+      if (got.length % 10 === 0) await sleep(5);
+    }
+    assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => i));
+
+    const bidi = c.bidi({ interceptors: [interceptor] }) as grpc.ClientDuplexStream<EchoRequest, EchoReply>;
+    const replies: string[] = [];
+    bidi.on('data', (r: EchoReply) => replies.push(r.message));
+    for (const m of ['x', 'y', 'z']) bidi.write({ message: m });
+    bidi.end();
+    await new Promise((resolve) => bidi.on('status', resolve));
+    assert.deepEqual(replies, ['x', 'y', 'z']);
+    assert.equal(intercepted, 2);
+  });
+
   test('stream write flags and call objects: getPeer names the server, getAuthContext as in grpc-js', async () => {
     const [a] = track(await startEchoServer());
     const plain = new EchoClient(a.address, grpc.credentials.createInsecure()) as EchoStub;

@@ -14,6 +14,9 @@ describe('createClient over real servers', () => {
     const s = await start(3);
     const c = client({ target: `static:///${s.map((x) => x.address).join(',')}` });
     await eventually(() => c.endpoints().filter((e) => e.available).length === 3);
+    // The picker may take a moment longer than the endpoints to hold all three (rebuilds are
+    // spaced): counting starts once three calls in a row reach three servers.
+    await eventually(async () => Object.keys(await spread(c, 3)).length === 3);
     const counts = await spread(c, 300);
     // Exact (100 each) on a quiet machine; under load a connection hiccup may skip a turn or two.
     assert.deepEqual(Object.keys(counts).sort(), ['s0', 's1', 's2']);

@@ -54,6 +54,17 @@ describe('orcaWeighted over real grpc-js servers that report their load', () => 
     assertNear(shares(await load(c, 700), ['r0', 'r1', 'r2']), [4 / 7, 2 / 7, 1 / 7], 0.03);
   });
 
+  test("a gRPC service config's weighted_round_robin weighs by the same reports", async () => {
+    const s = await servers([0.25, 0.75]);
+    const registry = memoryResolver();
+    registry.set('echo', s.map((x) => x.address));
+    const serviceConfig = { loadBalancingConfig: [{ weighted_round_robin: { blackoutPeriod: '0s', weightUpdatePeriod: '0.1s' } }] };
+    const c = client({ resolver: registry, service: 'echo', serviceConfig });
+    await eventually(() => c.endpoints().filter((e) => e.available).length === 2);
+    await load(c, 100, 300);
+    assertNear(shares(await load(c, 400), ['r0', 'r1']), [0.75, 0.25], 0.03);
+  });
+
   test('per-call reports: when a server reports more load, its share falls', async () => {
     const s = await servers([0.5, 0.5]);
     const registry = memoryResolver();

@@ -447,7 +447,8 @@ describe('dnsResolver options and dns:// targets', () => {
       assert.deepEqual((await record.waitForUpdate(() => true, { since: 0 })).instances, expected, target);
       record.stop();
     }
-    assert.throws(() => resolveTarget(parseTarget('dns:///host.example')), /has no port.*\?srv=true/);
+    // As in grpc-js, a name without a port means port 443.
+    assert.equal(resolveTarget(parseTarget('dns:///host.example')).service, 'host.example:443');
     assert.throws(() => resolveTarget(parseTarget('dns:///host.example:1?ttl=5')), /unknown parameter "ttl"/);
     assert.throws(() => resolveTarget(parseTarget('dns://dns.example/host.example:1')), /must be an IP address/);
   });

@@ -18,9 +18,52 @@ describe('target strings', () => {
   });
 
   test('rejects malformed targets naming the problem', () => {
-    assert.throws(() => parseTarget('10.0.0.1:50051'), /not of the form scheme:\/\/\[authority\]\/name/);
+    assert.throws(() => parseTarget('static://a:1'), /not of the form scheme:\/\/\[authority\]\/name/);
     assert.throws(() => parseTarget(''), /non-empty string/);
     assert.throws(() => parseTarget('memory:///%E0%A4%A'), /malformed percent-encoding/);
+    assert.throws(() => parseTarget('host:0'), /not a valid dns target: expected host:port/);
+    assert.throws(() => parseTarget('ho st:1'), /not a valid dns target/);
+    assert.throws(() => parseTarget('unix:/tmp/grpc.sock'), /unix: sockets are not supported/);
+  });
+
+  test('every target form grpc-js accepts', () => {
+    const forms: [string, string, string, string][] = [
+      // target, scheme, authority, path
+      ['127.0.0.1:50051', 'dns', '', '127.0.0.1:50051'],
+      ['user.example.com:50051', 'dns', '', 'user.example.com:50051'],
+      ['localhost', 'dns', '', 'localhost:443'],
+      ['[::1]:50051', 'dns', '', '[::1]:50051'],
+      ['dns:user.example.com:50051', 'dns', '', 'user.example.com:50051'],
+      ['dns:///user.example.com:50051', 'dns', '', 'user.example.com:50051'],
+      ['dns://8.8.8.8:53/user.example.com:50051', 'dns', '8.8.8.8:53', 'user.example.com:50051'],
+      ['dns:///user.example.com', 'dns', '', 'user.example.com:443'],
+      ['dns:///_grpc._tcp.user.example.com', 'dns', '', '_grpc._tcp.user.example.com'],
+      ['ipv4:10.0.0.1:50051,10.0.0.2:50051', 'static', '', '10.0.0.1:50051,10.0.0.2:50051'],
+      ['ipv4:10.0.0.1', 'static', '', '10.0.0.1:443'],
+      ['ipv6:[::1]:50051,[2001:db8::1]:50052', 'static', '', '[::1]:50051,[2001:db8::1]:50052'],
+      ['ipv6:::1', 'static', '', '[::1]:443'],
+      ['static:10.0.0.1:50051', 'static', '', '10.0.0.1:50051'],
+      ['memory:user-service', 'memory', '', 'user-service'],
+    ];
+    for (const [text, scheme, authority, path] of forms) {
+      const t = parseTarget(text);
+      assert.deepEqual([t.scheme, t.authority, t.path], [scheme, authority, path], text);
+      assert.equal(t.text, text);
+    }
+    assert.throws(() => parseTarget('ipv4:::1'), /"::1" is not an IPv4 address/);
+    assert.throws(() => parseTarget('ipv6:10.0.0.1:1'), /is not an IPv6 address/);
+    assert.throws(() => parseTarget('ipv4:10.0.0.1:1,'), /no empty entry/);
+    assert.throws(() => registerResolverScheme('ipv4', () => ({ resolver: memoryResolver(), service: '' })), /grpc-js's own target form/);
+  });
+
+  test('input of any type or size gives a bounded, escaped message', () => {
+    assert.throws(() => parseTarget(5n as unknown as string), (e: Error) => e instanceof TypeError && /got 5n \(a bigint\)/.test(e.message));
+    assert.throws(() => parseTarget({} as unknown as string), /got an object/);
+    const huge = `${'x'.repeat(1_000_000)}:1:2`;
+    assert.throws(() => parseTarget(huge), (e: Error) => e.message.length < 400 && /\(1000004 chars\)/.test(e.message));
+    assert.throws(() => parseTarget('a\r\nforged: line:1'), (e: Error) => !/[\r\n]/.test(e.message) && e.message.includes('\\r\\n'));
+    const secret = parseTarget('consul://127.0.0.1:8500/svc?tag=v1&token=S3CRET');
+    assert.ok(!secret.text.includes('S3CRET'), secret.text);
   });
 
   test('unknown schemes throw naming the scheme and the known ones', () => {
