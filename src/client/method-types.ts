@@ -8,6 +8,7 @@
 
 import type {
   CallOptions,
+  Client,
   ClientDuplexStream,
   ClientReadableStream,
   ClientUnaryCall,
@@ -102,8 +103,8 @@ export type AsyncMethod<F> = F extends (...args: any[]) => ClientDuplexStream<in
 
 /** The keys of T that are RPC methods (grpc-js's own Client methods excluded). */
 export type MethodKeys<T> = {
-  [K in keyof T]: T[K] extends AnyFunction ? ([MethodKind<T[K]>] extends [never] ? never : K) : never;
-}[keyof T];
+  [K in Exclude<keyof T, keyof Client>]: T[K] extends AnyFunction ? ([MethodKind<T[K]>] extends [never] ? never : K) : never;
+}[Exclude<keyof T, keyof Client>];
 
 /** A stub method with the signature grpc-js gives one of this kind, for a method definition with literal stream flags. */
 type StubMethodOf<M> = M extends {

@@ -30,7 +30,9 @@ export async function tsProtoStub(request: EchoRequest): Promise<void> {
   client.unary(request, { signal: 'stop' }, () => undefined);
   // @ts-expect-error: the client has no such method
   client.async.nope(request);
-  void [exact, exactSum];
+  // grpc-js's single-channel call makers are not offered.
+  const noCallMakers: Equal<Extract<keyof typeof client, `make${string}`>, never> = true;
+  void [exact, exactSum, noCallMakers];
 }
 
 export async function tsProtoDefinition(request: EchoRequest): Promise<void> {
