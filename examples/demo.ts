@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
-import { consistentHash, createClient, leastConnection, memoryResolver, peakEwma, weightedRoundRobin, type Balancer } from '../src';
+import { consistentHash, createClient, leastConnection, memoryResolver, peakEwma, weightedRoundRobin, type Balancer } from 'grpc-lb-kit';
 
 const definition = protoLoader.loadSync(join(__dirname, 'proto', 'greeter.proto'));
 const { demo } = grpc.loadPackageDefinition(definition) as any;

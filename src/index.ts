@@ -1,8 +1,9 @@
-// The public API. Everything users and integrations import comes from here.
+// The public API: what users import from 'grpc-lb-kit'. Defaults are documented on the options
+// they belong to; internals are not reachable from outside the package (see "exports").
 
+// Client
 export {
   createClient,
-  DEFAULT_PICK_TIMEOUT_MS,
   type ClientOptions,
   type LbCallOptions,
   type AsyncCallOptions,
@@ -13,28 +14,44 @@ export {
   type Stub,
 } from './client/create-client';
 export { CallContext, type CallType } from './client/context';
-export {
-  ClientEndpoint,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  LATENCY_DECAY_MS,
-  LATENCY_RISE_MS,
-  isEndpointFailure,
-  type EndpointInfo,
-  type EndpointState,
-} from './client/endpoint';
+export { ClientEndpoint, isEndpointFailure, type EndpointInfo, type EndpointState } from './client/endpoint';
 export type { EndpointSetObserver } from './client/endpoint-set';
 export type { MethodConfig, ServiceConfig } from './client/service-config';
 export type { ClientView } from './client/view';
 export { silentLogger, type Logger } from './client/logger';
 export { serviceError } from './client/calls';
-export {
-  startHealthChecking,
-  DEFAULT_HEALTH_CHECK_INTERVAL_MS,
-  DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
-  type HealthCheckOptions,
-} from './client/health-check';
+export type { HealthCheckOptions } from './client/health-check';
 
+// Balancers
 export * from './balancer';
-export * from './middleware';
+
+// Middleware
+export type { Middleware, Next } from './middleware/types';
+export { compose } from './middleware/compose';
+export { timeout, type TimeoutOptions } from './middleware/timeout';
+export { retry, type RetryOptions, type RetryEvent, type Jitter } from './middleware/retry';
+export { hedge, type HedgeOptions, type HedgeEvent, type HedgeReason } from './middleware/hedge';
+export { retryBudget, TokenBucketBudget, type RetryBudget, type RetryBudgetOptions, type Timers } from './middleware/budget';
+export {
+  circuitBreaker,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  type BreakerScope,
+  type BreakerState,
+  type BreakerStateChange,
+  type BreakerSnapshot,
+  type BreakerListener,
+} from './middleware/circuit-breaker';
+export {
+  metrics,
+  METRIC_NAMES,
+  type MetricsOptions,
+  type MetricsMiddleware,
+  type BreakerSource,
+  type CodeClass,
+  type EndpointStateLabel,
+} from './middleware/metrics';
+
+// Discovery and registration
 export * from './resolver';
 export * from './registry';

@@ -1,16 +1,16 @@
 // Three Greeter instances register themselves in a real Consul agent; one client finds them with
 // a consul:// target and follows Consul as instances leave and join.
 //
-//   bash scripts/install-consul.sh      (once: puts a consul binary in .tools/)
-//   npx tsx examples/consul/main.ts
+//   npm run example:consul     (a `consul` binary on PATH, or once: bash scripts/install-consul.sh)
+//
+// With CONSUL_HTTP_ADDR set, the example uses that agent instead of starting its own.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createClient } from '../../src';
-// Starts `consul agent -dev` on loopback with ports of its own, so the example needs no setup.
-import { startConsul } from '../../test/helpers/consul-agent';
+import { createClient } from 'grpc-lb-kit';
+import { startDevAgent } from './dev-agent';
 
 const definition = protoLoader.loadSync(join(__dirname, '..', 'proto', 'greeter.proto'));
 const { demo } = grpc.loadPackageDefinition(definition) as any;
@@ -48,7 +48,8 @@ function show(title: string, counts: Record<string, number>, failures: number): 
 }
 
 async function main(): Promise<void> {
-  const consul = await startConsul();
+  const given = process.env.CONSUL_HTTP_ADDR;
+  const consul = given ? { httpAddress: given, stop: async () => {} } : await startDevAgent();
   // The instances read the agent's address from the environment, as Consul's own tools do.
   process.env.CONSUL_HTTP_ADDR = consul.httpAddress;
   console.log(`Consul agent on ${consul.httpAddress}`);

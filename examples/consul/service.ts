@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation } from 'grpc-health-check';
 import { join } from 'node:path';
-import { consulRegistry } from '../../src';
+import { consulRegistry } from 'grpc-lb-kit';
 
 const definition = protoLoader.loadSync(join(__dirname, '..', 'proto', 'greeter.proto'));
 const { demo } = grpc.loadPackageDefinition(definition) as any;

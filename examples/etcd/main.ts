@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Etcd3 } from 'etcd3';
-import { createClient } from '../../src';
+import { createClient } from 'grpc-lb-kit';
 
 const definition = protoLoader.loadSync(join(__dirname, '..', 'proto', 'greeter.proto'));
 const { demo } = grpc.loadPackageDefinition(definition) as any;

@@ -3,9 +3,9 @@
 // Starts three Greeter instances with the standard health service, sends traffic, and halfway
 // through takes one instance out via its health status and drops another from the registry.
 //
-//   npx tsx examples/metrics/main.ts            serves http://127.0.0.1:9464/metrics for 30 s (or until Ctrl-C)
-//   npx tsx examples/metrics/main.ts --once     prints one scrape and exits
-//   npx tsx examples/metrics/main.ts --port 0 --seconds 120
+//   npm run example:metrics                       serves http://127.0.0.1:9464/metrics for 30 s (or until Ctrl-C)
+//   npm run example:metrics -- --once             prints one scrape and exits
+//   npm run example:metrics -- --port 0 --seconds 120
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation } from 'grpc-health-check';
@@ -14,8 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
-import { createClient, memoryResolver, type Logger } from '../../src';
-import { metrics, retry } from '../../src';
+import { createClient, memoryResolver, type Logger } from 'grpc-lb-kit';
+import { metrics, retry } from 'grpc-lb-kit';
 
 /** The OpenTelemetry Prometheus exporter's default port: clear of the usual 8080 and 9090. */
 const DEFAULT_PORT = 9464;

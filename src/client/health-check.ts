@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type ClientReadableStream, type ClientUnaryCall, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
+import { CHECK, WATCH } from './health-proto';
 import type { ClientEndpoint } from './endpoint';
 import type { Logger } from './logger';
 import type { ClientView } from './view';
@@ -36,8 +36,6 @@ const WATCH_RETRY_MULTIPLIER = 1.6;
 const WATCH_RETRY_JITTER = 0.2;
 const WATCH_RETRY_MAX_MS = 30_000;
 
-const WATCH = healthService.Watch;
-const CHECK = healthService.Check;
 const SERVING = 'SERVING';
 
 /** Validates `createClient`'s `healthCheck` option, naming the bad field; undefined when checking is off. */

@@ -1,6 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
+import { Counter, Gauge } from './prom-client-lazy';
 import type { CallContext, CallType } from '../client/context';
 import { isEndpointFailure, type ClientEndpoint } from '../client/endpoint';
 import type { ClientView } from '../client/view';

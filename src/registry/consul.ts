@@ -1,85 +1,10 @@
-import { hostname } from 'node:os';
-import { isIP } from 'node:net';
-import { ConsulError, ConsulHttp, type ConsulConnectionOptions } from '../resolver/consul';
-import { formatAddress } from '../resolver/address';
+import { ConsulAccess, ConsulError, type ConsulAnswer, type ConsulConnectionOptions } from '../resolver/consul-client';
 import { asError } from '../resolver/listener';
+import { nonEmpty, prepare, type ConsulRegistration } from './consul-registration';
 import { deregisterOnSignals, type ShutdownableServer, type ShutdownOptions } from './shutdown';
 
-export {
-  DEFAULT_SHUTDOWN_DRAIN_MS,
-  DEFAULT_SHUTDOWN_SIGNALS,
-  DEFAULT_SHUTDOWN_TIMEOUT_MS,
-  type ShutdownableServer,
-  type ShutdownOptions,
-} from './shutdown';
-
-/** A duration: milliseconds, or a Go duration string as Consul writes them ("10s", "1m30s"). */
-export type Duration = number | string;
-
-interface CheckTiming {
-  /** How often Consul runs the check. */
-  interval?: Duration;
-  /** How long one run may take. */
-  timeout?: Duration;
-  /** Consul removes the instance after its check has been critical this long. */
-  deregisterCriticalAfter?: Duration;
-}
-
-/** Consul calls grpc.health.v1.Health/Check on the server (which must serve it, e.g. with grpc-health-check). */
-export interface GrpcCheck extends CheckTiming {
-  type: 'grpc';
-  /** The service name asked about; "" (the default) asks about the whole server. */
-  service?: string;
-  /** "host:port" to check; defaults to the registered address (127.0.0.1 without one: the agent runs beside the service) and port. */
-  address?: string;
-  /** Check over TLS. */
-  tls?: boolean;
-  /** With `tls`, accept any certificate. */
-  tlsSkipVerify?: boolean;
-}
-
-/** Consul fetches a URL; 2xx is passing, 429 warning, anything else critical. */
-export interface HttpCheck extends CheckTiming {
-  type: 'http';
-  url: string;
-  method?: string;
-  headers?: Record<string, string[]>;
-  tlsSkipVerify?: boolean;
-}
-
-/** Consul opens a TCP connection. */
-export interface TcpCheck extends CheckTiming {
-  type: 'tcp';
-  /** "host:port" to connect to; defaults to the registered address (127.0.0.1 without one) and port. */
-  address?: string;
-}
-
-/** The library tells Consul "still alive" every ttl/3; the instance turns critical when the process stops doing so. */
-export interface TtlCheck {
-  type: 'ttl';
-  ttl: Duration;
-  deregisterCriticalAfter?: Duration;
-}
-
-export type ConsulCheck = GrpcCheck | HttpCheck | TcpCheck | TtlCheck;
-
-export interface ConsulRegistration {
-  /** The service name resolvers watch. */
-  name: string;
-  /** Unique per agent; defaults to "name-host-port". */
-  id?: string;
-  /** Host (IP or name, no port) clients connect to; Consul uses the node's address when missing. */
-  address?: string;
-  port: number;
-  /** Share of traffic while passing (Consul's Weights.Passing), an integer >= 1. */
-  weight?: number;
-  /** Share of traffic while a check warns (Weights.Warning), an integer >= 0; 0 sends none. */
-  warningWeight?: number;
-  tags?: readonly string[];
-  meta?: Readonly<Record<string, string>>;
-  /** How Consul learns the instance's health; a TCP check on the address by default, `false` for none. */
-  check?: ConsulCheck | false;
-}
+export type { ConsulCheck, ConsulRegistration, Duration, GrpcCheck, HttpCheck, TcpCheck, TtlCheck } from './consul-registration';
+export type { ShutdownableServer, ShutdownOptions } from './shutdown';
 
 export interface RegisteredInstance {
   readonly id: string;
@@ -107,194 +32,9 @@ export interface ConsulRegistry {
   deregisterOnShutdown(server: ShutdownableServer, options?: ShutdownOptions): () => void;
 }
 
-/** Kitex's and Consul's usual cadence: a failed instance is noticed within seconds. */
-export const DEFAULT_CHECK_INTERVAL = '5s';
-/** A health answer takes milliseconds; this tolerates a long GC pause. */
-export const DEFAULT_CHECK_TIMEOUT = '3s';
-/** A crashed process that never deregistered is cleaned up; Consul enforces at least a minute. */
-export const DEFAULT_DEREGISTER_CRITICAL_AFTER = '1m';
-/** Two heartbeats may be lost before Consul turns a TTL check critical. */
-const HEARTBEATS_PER_TTL = 3;
-/** Heartbeats every ttl/3: a shorter TTL would have the library hammer the agent. */
-const MIN_TTL_MS = 1_000;
-/** Consul's limits on service meta. */
-const META_MAX_PAIRS = 64;
-const META_KEY_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
-const META_VALUE_MAX_CHARS = 512;
-
-const DURATION_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
-/** Milliseconds of a Duration; throws a TypeError naming `field`. */
-function durationMs(value: Duration, field: string): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${field} must be > 0 ms, got ${value}`);
-    return value;
-  }
-  if (typeof value === 'string' && /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(value)) {
-    let total = 0;
-    for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(amount) * DURATION_UNITS_MS[unit];
-    if (total > 0) return total;
-  }
-  throw new TypeError(`${field} must be milliseconds or a duration like "10s" or "1m30s", got ${JSON.stringify(value)}`);
-}
-
-/** The Go duration string Consul expects. */
-function goDuration(value: Duration, field: string): string {
-  const ms = durationMs(value, field);
-  return typeof value === 'string' ? value : `${Math.round(ms)}ms`;
-}
-
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
-
-function checkHostPort(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(value)) {
-    throw new TypeError(`${field} must be "host:port" (IPv6 in brackets), got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`${field} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function nonEmpty(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${field} must be a non-empty string, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-interface PreparedRegistration {
-  readonly id: string;
-  readonly name: string;
-  readonly body: Record<string, unknown>;
-  /** Heartbeat period for TTL checks. */
-  readonly heartbeatMs: number | undefined;
-}
-
-function prepare(registration: ConsulRegistration): PreparedRegistration {
-  const where = 'consulRegistry.register';
-  if (registration === null || typeof registration !== 'object') throw new TypeError(`${where}: expects an object with name and port`);
-  const name = nonEmpty(registration.name, `${where}: name`);
-  const port = integer(registration.port, `${where}: port`, 1, 65535);
-  let address: string | undefined;
-  if (registration.address !== undefined) {
-    address = stripBrackets(nonEmpty(registration.address, `${where}: address`).trim());
-    if (address.includes(':') && isIP(address) !== 6) {
-      throw new TypeError(`${where}: address must be a host without a port (the port goes in "port"), got ${JSON.stringify(registration.address)}`);
-    }
-    if (/[\s/]/.test(address)) throw new TypeError(`${where}: address must be an IP address or host name, got ${JSON.stringify(registration.address)}`);
-  }
-  const id = registration.id === undefined ? `${name}-${address ?? hostname()}-${port}` : nonEmpty(registration.id, `${where}: id`);
-  const weight = registration.weight === undefined ? 1 : integer(registration.weight, `${where}: weight`, 1);
-  const warningWeight = registration.warningWeight === undefined ? 1 : integer(registration.warningWeight, `${where}: warningWeight`, 0);
-
-  let tags: string[] | undefined;
-  if (registration.tags !== undefined) {
-    if (!Array.isArray(registration.tags)) throw new TypeError(`${where}: tags must be an array of strings`);
-    tags = registration.tags.map((tag, i) => nonEmpty(tag, `${where}: tags[${i}]`));
-  }
-  let meta: Record<string, string> | undefined;
-  if (registration.meta !== undefined) {
-    if (registration.meta === null || typeof registration.meta !== 'object' || Array.isArray(registration.meta)) {
-      throw new TypeError(`${where}: meta must be an object of string values`);
-    }
-    const entries = Object.entries(registration.meta);
-    if (entries.length > META_MAX_PAIRS) throw new TypeError(`${where}: meta has ${entries.length} keys; Consul allows ${META_MAX_PAIRS}`);
-    for (const [key, value] of entries) {
-      if (!META_KEY_PATTERN.test(key) || key.startsWith('consul-')) {
-        throw new TypeError(`${where}: meta key ${JSON.stringify(key)} must be 1-128 letters, digits, "_" or "-", not starting with "consul-"`);
-      }
-      if (typeof value !== 'string' || value.length > META_VALUE_MAX_CHARS) {
-        throw new TypeError(`${where}: meta[${JSON.stringify(key)}] must be a string of at most ${META_VALUE_MAX_CHARS} characters`);
-      }
-    }
-    meta = { ...registration.meta };
-  }
-
-  // Consul runs checks from the agent, which runs beside the service: without an address, the
-  // service is checked on loopback.
-  const checkTarget = formatAddress(address ?? '127.0.0.1', port);
-  let check: Record<string, unknown> | undefined;
-  let heartbeatMs: number | undefined;
-  const spec = registration.check === undefined ? ({ type: 'tcp' } as TcpCheck) : registration.check;
-  if (spec !== false) {
-    if (spec === null || typeof spec !== 'object') throw new TypeError(`${where}: check must be an object with a type (grpc, http, tcp, ttl) or false`);
-    const timing = (c: CheckTiming) => ({
-      Interval: goDuration(c.interval ?? DEFAULT_CHECK_INTERVAL, `${where}: check.interval`),
-      Timeout: goDuration(c.timeout ?? DEFAULT_CHECK_TIMEOUT, `${where}: check.timeout`),
-      DeregisterCriticalServiceAfter: goDuration(c.deregisterCriticalAfter ?? DEFAULT_DEREGISTER_CRITICAL_AFTER, `${where}: check.deregisterCriticalAfter`),
-    });
-    switch (spec.type) {
-      case 'grpc': {
-        const target = spec.address === undefined ? checkTarget : checkHostPort(spec.address, `${where}: check.address`);
-        const service = spec.service === undefined ? '' : spec.service;
-        if (typeof service !== 'string') throw new TypeError(`${where}: check.service must be a string`);
-        check = {
-          Name: `gRPC health of ${name}`,
-          GRPC: service ? `${target}/${service}` : target,
-          GRPCUseTLS: spec.tls === true,
-          TLSSkipVerify: spec.tlsSkipVerify === true,
-          ...timing(spec),
-        };
-        break;
-      }
-      case 'http': {
-        const url = nonEmpty(spec.url, `${where}: check.url`);
-        if (!/^https?:\/\/[^/\s]+/i.test(url)) throw new TypeError(`${where}: check.url must be an http(s) URL, got ${JSON.stringify(url)}`);
-        check = {
-          Name: `HTTP health of ${name}`,
-          HTTP: url,
-          Method: spec.method === undefined ? undefined : nonEmpty(spec.method, `${where}: check.method`),
-          Header: spec.headers,
-          TLSSkipVerify: spec.tlsSkipVerify === true,
-          ...timing(spec),
-        };
-        break;
-      }
-      case 'tcp': {
-        const target = spec.address === undefined ? checkTarget : checkHostPort(spec.address, `${where}: check.address`);
-        check = { Name: `TCP connect to ${name}`, TCP: target, ...timing(spec) };
-        break;
-      }
-      case 'ttl': {
-        if (spec.ttl === undefined) throw new TypeError(`${where}: check.ttl is required for a TTL check`);
-        const ttlMs = durationMs(spec.ttl, `${where}: check.ttl`);
-        if (ttlMs < MIN_TTL_MS) throw new TypeError(`${where}: check.ttl must be at least ${MIN_TTL_MS} ms, got ${JSON.stringify(spec.ttl)}`);
-        heartbeatMs = ttlMs / HEARTBEATS_PER_TTL;
-        check = {
-          Name: `TTL heartbeat of ${name}`,
-          TTL: goDuration(spec.ttl, `${where}: check.ttl`),
-          DeregisterCriticalServiceAfter: goDuration(spec.deregisterCriticalAfter ?? DEFAULT_DEREGISTER_CRITICAL_AFTER, `${where}: check.deregisterCriticalAfter`),
-        };
-        break;
-      }
-      default:
-        throw new TypeError(`${where}: check.type must be "grpc", "http", "tcp" or "ttl", got ${JSON.stringify((spec as { type?: unknown }).type)}`);
-    }
-  }
-
-  // Written as Consul's own JSON rather than through the `consul` npm client, whose register
-  // silently drops Weights (and with them the weight every resolver reads).
-  const body: Record<string, unknown> = {
-    ID: id,
-    Name: name,
-    Port: port,
-    Weights: { Passing: weight, Warning: warningWeight },
-  };
-  if (address !== undefined) body.Address = address;
-  if (tags) body.Tags = tags;
-  if (meta) body.Meta = meta;
-  if (check) body.Check = check;
-  return { id, name, body, heartbeatMs };
-}
-
 /** Registers gRPC servers with the local Consul agent, keeps TTL checks alive, deregisters on shutdown. */
 export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegistry {
-  const client = new ConsulHttp(options, 'consulRegistry');
+  const client = new ConsulAccess(options, 'consulRegistry');
   if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('consulRegistry: onError must be a function');
   const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
   const report = (error: unknown) => {
@@ -308,9 +48,10 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
   const registered = new Map<string, NodeJS.Timeout | undefined>();
 
   const pass = async (id: string) => {
-    const path = `/v1/agent/check/pass/${encodeURIComponent(`service:${id}`)}`;
-    const response = await client.request('PUT', path);
-    if (response.status !== 200) throw client.statusError('PUT', path, response);
+    const checkId = `service:${id}`;
+    const path = `/v1/agent/check/pass/${encodeURIComponent(checkId)}`;
+    const answer = await client.call('PUT', path, {}, (common) => client.consul.agent.check.pass({ id: checkId, ...common }));
+    if (answer.status !== 200) throw client.statusError('PUT', path, answer);
   };
 
   const stopHeartbeat = (id: string) => {
@@ -324,9 +65,9 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
     clearInterval(registered.get(id));
     const path = `/v1/agent/service/deregister/${encodeURIComponent(id)}`;
     try {
-      const response = await client.request('PUT', path);
+      const answer: ConsulAnswer = await client.call('PUT', path, {}, (common) => client.consul.agent.service.deregister({ id, ...common }));
       // 404: already gone (deregistered elsewhere, or reaped after being critical too long).
-      if (response.status !== 200 && response.status !== 404) throw client.statusError('PUT', path, response);
+      if (answer.status !== 200 && answer.status !== 404) throw client.statusError('PUT', path, answer);
     } finally {
       stopHeartbeat(id);
     }
@@ -338,10 +79,8 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
     const known = registered.has(id);
     if (!known) registered.set(id, undefined);
     try {
-      // replace-existing-checks: a re-registration with another kind of check must not leave the old one behind.
-      const path = '/v1/agent/service/register';
-      const response = await client.request('PUT', path, { query: { 'replace-existing-checks': 'true' }, body });
-      if (response.status !== 200) throw client.statusError('PUT', path, response);
+      const answer = await client.registerService(body);
+      if (answer.status !== 200) throw client.statusError('PUT', '/v1/agent/service/register', answer);
       let timer: NodeJS.Timeout | undefined;
       if (heartbeatMs !== undefined) {
         await pass(id);

@@ -1,11 +1,5 @@
 export {
   consulRegistry,
-  DEFAULT_CHECK_INTERVAL,
-  DEFAULT_CHECK_TIMEOUT,
-  DEFAULT_DEREGISTER_CRITICAL_AFTER,
-  DEFAULT_SHUTDOWN_DRAIN_MS,
-  DEFAULT_SHUTDOWN_SIGNALS,
-  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   type ConsulCheck,
   type ConsulRegistration,
   type ConsulRegistry,
@@ -21,7 +15,6 @@ export {
 } from './consul';
 export {
   etcdRegistry,
-  DEFAULT_ETCD_LEASE_TTL_MS,
   type EtcdRegisteredInstance,
   type EtcdRegistration,
   type EtcdRegistry,

@@ -1,72 +1,42 @@
-import { readFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { isIP } from 'node:net';
-import { formatAddress, parseAddress } from './address';
+import { backoffDelay, backoffOption } from '../core/backoff';
+import { durationOption } from '../core/duration';
+import { abortableSleep } from '../core/sleep';
+import { excerpt } from '../core/text';
+import { ConsulAccess, ConsulError, type ConsulConnectionOptions } from './consul-client';
+import { consulHealthToInstances } from './consul-health';
 import { registerResolverScheme } from './target';
 import type { Instance, Resolver, ResolverListener } from './types';
 import { watchReporter } from './listener';
 
-// The HTTP calls to Consul are made here with node:http rather than through the `consul` npm
-// client: that client drops `Weights` when registering, cannot abort an in-flight blocking query
-// (there is no AbortSignal, so stopping a watch would leave a socket open for up to `wait`), and
-// its Watch throws from the process when nobody listens for 'error'. node:http rather than
-// fetch because fetch in Node 20 cannot be given a CA without the undici package's dispatcher.
+export { ConsulError, isConsulError, type ConsulConnectionOptions, type ConsulTlsOptions } from './consul-client';
+export { consulHealthToInstances } from './consul-health';
 
-/** Consul's own default agent address. */
-export const DEFAULT_CONSUL_ADDRESS = '127.0.0.1:8500';
-/** Bound on a request that does not block (register, deregister, the first read of a watch). */
-export const DEFAULT_CONSUL_REQUEST_TIMEOUT_MS = 10_000;
 /**
  * How long one blocking query may wait for a change. Shorter than Consul's 5 minute default so a
  * connection silently dropped by a middlebox is noticed within a minute.
  */
-export const DEFAULT_CONSUL_WAIT_MS = 55_000;
+const DEFAULT_CONSUL_WAIT_MS = 55_000;
+/** Consul caps a blocking query's wait at 10 minutes; asking for more is a mistake. */
+const MAX_CONSUL_WAIT_MS = 600_000;
 /** Added to `wait` (plus the wait/16 jitter Consul adds) before a blocking query counts as lost. */
 const BLOCKING_TIMEOUT_MARGIN_MS = 5_000;
 /** First delay after a failed request; doubles per consecutive failure. */
-export const DEFAULT_CONSUL_BACKOFF_INITIAL_MS = 250;
+const DEFAULT_CONSUL_BACKOFF_INITIAL_MS = 250;
 /** Cap on the error backoff: a restarted agent is found again within this. */
-export const DEFAULT_CONSUL_BACKOFF_MAX_MS = 5_000;
+const DEFAULT_CONSUL_BACKOFF_MAX_MS = 5_000;
 /**
- * Minimum time between the starts of two queries whose answer brought no new index (the index
- * stood still or went backwards): such answers come back at once and would otherwise spin.
+ * Minimum time between the starts of two queries when the index stood still (or went back):
+ * such answers come back at once and would otherwise spin.
  */
-export const DEFAULT_CONSUL_MIN_QUIET_INTERVAL_MS = 1_000;
-/** A health list of thousands of instances is a few MiB; far beyond that is not Consul talking. */
-const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
-/** Consul error bodies are short; a long one is cut so it cannot flood a log line. */
-const MAX_ERROR_BODY_CHARS = 300;
-
-/** TLS settings for HTTPS to Consul. */
-export interface ConsulTlsOptions {
-  /** CA certificate(s) to trust instead of the system store (PEM). Defaults to the file named by CONSUL_CACERT. */
-  ca?: string | Buffer | (string | Buffer)[];
-  /** Client certificate (PEM), when the agent verifies incoming connections. */
-  cert?: string | Buffer;
-  /** Client key (PEM) for `cert`. */
-  key?: string | Buffer;
-  /** Name to verify the agent's certificate against, when it differs from the address's host. */
-  servername?: string;
-}
-
-/** How to reach a Consul agent. */
-export interface ConsulConnectionOptions {
-  /**
-   * "host:port" or "http(s)://host:port". Defaults to CONSUL_HTTP_ADDR, else "127.0.0.1:8500".
-   * No credentials here: the token goes in `token`.
-   */
-  address?: string;
-  /**
-   * ACL token, sent only in the X-Consul-Token header: never in a URL, an error or a log line.
-   * Defaults to CONSUL_HTTP_TOKEN.
-   */
-  token?: string;
-  /** HTTPS to the agent; `true` uses the system CAs (or CONSUL_CACERT). Implied by an https:// address. */
-  tls?: boolean | ConsulTlsOptions;
-  /** Bound on each request that does not block. */
-  requestTimeoutMs?: number;
-}
+const DEFAULT_CONSUL_MIN_QUIET_INTERVAL_MS = 1_000;
+/**
+ * Queries that follow an answer with a new index start at least `minQuietIntervalMs / 10` (100 ms
+ * by default) after the previous one: a change is still seen within that, and a server whose
+ * index moves on every answer, with or without news, draws at most ten queries per
+ * `minQuietIntervalMs` instead of as many as it can answer. consul-template spaces its blocking
+ * queries by 100 ms for the same reason.
+ */
+const FOLLOW_UP_SPACING_DIVISOR = 10;
 
 export interface ConsulResolverOptions extends ConsulConnectionOptions {
   /** Only instances carrying every one of these tags. */
@@ -87,332 +57,23 @@ export interface ConsulResolverOptions extends ConsulConnectionOptions {
    * check are admitted too, with their `Weights.Warning`; critical ones never are.
    */
   onlyPassing?: boolean;
-  /** How long each blocking query waits for a change. */
+  /** How long each blocking query waits for a change (at most Consul's own limit, 10 minutes). Default 55 s. */
   waitMs?: number;
-  /** Error backoff: doubles from `initialMs` up to `maxMs`, each delay jittered between half and all of it. */
+  /** Error backoff: doubles from `initialMs` (default 250 ms) up to `maxMs` (default 5 s), each delay jittered between half and all of it. */
   backoff?: { initialMs?: number; maxMs?: number };
-  /** Minimum spacing of queries that returned without a new index. */
+  /** Minimum spacing of queries whose answer brought no new index; a tenth of it spaces the others. Default 1 s. */
   minQuietIntervalMs?: number;
   /** Source of randomness for backoff jitter, in [0, 1). */
   random?: () => number;
+  /** Clock for query spacing, in ms. */
+  now?: () => number;
 }
 
-/** A failed exchange with Consul. Its message never contains the ACL token. */
-export class ConsulError extends Error {
-  override readonly name = 'ConsulError';
-  /** The HTTP status, when Consul answered. */
-  readonly status: number | undefined;
-  constructor(message: string, status?: number) {
-    super(message);
-    this.status = status;
-  }
-}
-
-export function isConsulError(error: unknown): error is ConsulError {
-  return error instanceof ConsulError;
-}
-
-export interface ConsulResponse {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
-
-export interface ConsulRequest {
-  query?: Record<string, string | readonly string[] | undefined>;
-  body?: unknown;
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
-
-interface ResolvedConnection {
-  readonly secure: boolean;
-  readonly host: string;
-  readonly port: number;
-  readonly token: string | undefined;
-  readonly tls: ConsulTlsOptions | undefined;
-  readonly requestTimeoutMs: number;
-}
-
-function positiveNumber(value: unknown, field: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`${field} must be a finite number > 0, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function resolveConnection(options: ConsulConnectionOptions, where: string): ResolvedConnection {
-  if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object`);
-  const { address = process.env.CONSUL_HTTP_ADDR || DEFAULT_CONSUL_ADDRESS, token = process.env.CONSUL_HTTP_TOKEN || undefined } = options;
-  if (typeof address !== 'string' || address.trim().length === 0) {
-    throw new TypeError(`${where}: address must be a non-empty "host:port" or "http(s)://host:port" string`);
-  }
-  if (token !== undefined && (typeof token !== 'string' || token.length === 0 || /[\r\n]/.test(token))) {
-    // The value is deliberately not echoed: it is a secret.
-    throw new TypeError(`${where}: token must be a non-empty single-line string`);
-  }
-  let text = address.trim();
-  let secure = false;
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
-  if (scheme) {
-    const name = scheme[1].toLowerCase();
-    if (name !== 'http' && name !== 'https') throw new TypeError(`${where}: address scheme must be http or https, got "${name}"`);
-    secure = name === 'https';
-    text = text.slice(scheme[0].length).replace(/\/+$/, '');
-  }
-  if (text.includes('@')) throw new TypeError(`${where}: address must not contain credentials; pass the ACL token as options.token`);
-  if (/[/?#]/.test(text)) throw new TypeError(`${where}: address "${address}" must be just a host and port, without a path or query`);
-  // Consul's own default ports when none is given: 8500 for HTTP, 8501 for HTTPS.
-  const defaultPort = secure || (options.tls !== undefined && options.tls !== false) ? 8501 : 8500;
-  const withPort =
-    isIP(text) === 6 ? `[${text}]:${defaultPort}` : /^\[.*\]$/.test(text) || !text.includes(':') ? `${text}:${defaultPort}` : text;
-  const parsed = parseAddress(withPort);
-  if (parsed instanceof Error) throw new TypeError(`${where}: address: ${parsed.message}`);
-
-  let tls: ConsulTlsOptions | undefined;
-  const tlsOption = options.tls;
-  if (tlsOption !== undefined && tlsOption !== false) {
-    if (tlsOption !== true && (tlsOption === null || typeof tlsOption !== 'object')) {
-      throw new TypeError(`${where}: tls must be true or an object with ca/cert/key/servername`);
-    }
-    secure = true;
-    tls = tlsOption === true ? {} : { ...tlsOption };
-  }
-  if (secure) {
-    tls ??= {};
-    if (tls.ca === undefined && process.env.CONSUL_CACERT) {
-      try {
-        tls.ca = readFileSync(process.env.CONSUL_CACERT);
-      } catch (error) {
-        throw new TypeError(`${where}: cannot read the CA file named by CONSUL_CACERT: ${(error as Error).message}`);
-      }
-    }
-    if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError(`${where}: tls.cert and tls.key go together`);
-    if (tls.servername !== undefined && (typeof tls.servername !== 'string' || tls.servername.length === 0)) {
-      throw new TypeError(`${where}: tls.servername must be a non-empty string`);
-    }
-  }
-  return {
-    secure,
-    host: parsed.host,
-    port: parsed.port,
-    token,
-    tls,
-    requestTimeoutMs: positiveNumber(options.requestTimeoutMs, `${where}: requestTimeoutMs`, DEFAULT_CONSUL_REQUEST_TIMEOUT_MS),
-  };
-}
-
-/**
- * A minimal Consul HTTP API client shared by the resolver and the registry. Its keep-alive agent
- * is created on first use and destroyed by close(), so an idle client holds no socket.
- */
-export class ConsulHttp {
-  /** "http(s)://host:port", for messages. */
-  readonly origin: string;
-  private agent: http.Agent | undefined;
-  private readonly connection: ResolvedConnection;
-
-  constructor(options: ConsulConnectionOptions, where = 'consul') {
-    this.connection = resolveConnection(options, where);
-    const { secure, host, port } = this.connection;
-    this.origin = `${secure ? 'https' : 'http'}://${formatAddress(host, port)}`;
-  }
-
-  /** Removes the token from text that came from elsewhere (a response body, a system error). */
-  redact(text: string): string {
-    const { token } = this.connection;
-    return token ? text.split(token).join('[redacted]') : text;
-  }
-
-  /** Closes idle and in-flight connections; the next request opens a new one. */
-  close(): void {
-    this.agent?.destroy();
-    this.agent = undefined;
-  }
-
-  request(method: string, path: string, request: ConsulRequest = {}): Promise<ConsulResponse> {
-    const { secure, host, port, token, tls, requestTimeoutMs } = this.connection;
-    const search = new URLSearchParams();
-    for (const [key, value] of Object.entries(request.query ?? {})) {
-      if (value === undefined) continue;
-      for (const item of typeof value === 'string' ? [value] : value) search.append(key, item);
-    }
-    const query = search.toString();
-    const what = `consul ${method} ${path} at ${this.origin}`;
-    const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
-    if (token) headers['x-consul-token'] = token;
-    let payload: Buffer | undefined;
-    if (request.body !== undefined) {
-      payload = Buffer.from(JSON.stringify(request.body));
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = payload.length;
-    }
-    this.agent ??= secure
-      ? new https.Agent({ keepAlive: true, ca: tls?.ca, cert: tls?.cert, key: tls?.key, servername: tls?.servername })
-      : new http.Agent({ keepAlive: true });
-    const agent = this.agent;
-    const timeoutMs = request.timeoutMs ?? requestTimeoutMs;
-
-    return new Promise<ConsulResponse>((resolve, reject) => {
-      let settled = false;
-      const finish = (error: Error | undefined, response?: ConsulResponse) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        request.signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve(response!);
-      };
-      const fail = (reason: string) => new ConsulError(`${what}: ${this.redact(reason)}`);
-      const onAbort = () => {
-        req.destroy();
-        finish(fail('aborted'));
-      };
-      const req = (secure ? https : http).request({
-        host,
-        port,
-        method,
-        path: query ? `${path}?${query}` : path,
-        headers,
-        agent,
-      });
-      const timer = setTimeout(() => {
-        req.destroy();
-        finish(fail(`no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      if (request.signal?.aborted) return onAbort();
-      request.signal?.addEventListener('abort', onAbort, { once: true });
-      req.on('error', (error: NodeJS.ErrnoException) => finish(fail(error.code ? `${error.code} ${error.message}` : error.message)));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            req.destroy();
-            finish(fail(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
-          } else {
-            chunks.push(chunk);
-          }
-        });
-        res.on('error', (error) => finish(fail(error.message)));
-        res.on('aborted', () => finish(fail('connection closed mid-answer')));
-        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      });
-      req.end(payload);
-    });
-  }
-
-  /** An error for a non-2xx answer, carrying Consul's own explanation (token removed, cut short). */
-  statusError(method: string, path: string, response: ConsulResponse): ConsulError {
-    let detail = response.body.trim().replace(/\s+/g, ' ');
-    if (detail.length > MAX_ERROR_BODY_CHARS) detail = `${detail.slice(0, MAX_ERROR_BODY_CHARS)}…`;
-    return new ConsulError(
-      `consul ${method} ${path} at ${this.origin}: HTTP ${response.status}${detail ? `: ${this.redact(detail)}` : ''}`,
-      response.status,
-    );
-  }
-}
-
-type HealthStatus = 'passing' | 'warning' | 'critical';
-
-/** The worst status among an entry's checks (node checks included, as Consul's own `passing` filter does). */
-function aggregateStatus(checks: unknown): HealthStatus {
-  if (!Array.isArray(checks)) return 'passing';
-  let status: HealthStatus = 'passing';
-  for (const check of checks) {
-    const value = check && typeof check === 'object' ? (check as { Status?: unknown }).Status : undefined;
-    if (value === 'passing') continue;
-    if (value === 'warning') status = 'warning';
-    // Anything else ("critical", "maintenance", a status this code does not know) keeps the
-    // instance out: sending calls to an instance of unknown health is the unsafe side.
-    else return 'critical';
-  }
-  return status;
-}
-
-/**
- * Turns a `/v1/health/service/<name>` answer into instances. Consul tags map to keys with an
- * empty value (tag "v1" → tags["v1"] = ""), service meta to key/value pairs (meta wins when a
- * key is both). Instances whose weight for their health state is 0 are left out: that is how a
- * Consul operator says "no traffic while warning".
- */
-export function consulHealthToInstances(entries: unknown, onlyPassing: boolean): { instances: Instance[]; problems: string[] } {
-  if (!Array.isArray(entries)) throw new TypeError(`expected a JSON array of health entries, got ${entries === null ? 'null' : typeof entries}`);
-  const instances: Instance[] = [];
-  const problems: string[] = [];
-  for (const entry of entries as unknown[]) {
-    const service = entry && typeof entry === 'object' ? (entry as { Service?: unknown }).Service : undefined;
-    if (!service || typeof service !== 'object') {
-      problems.push('an entry without a Service object');
-      continue;
-    }
-    const s = service as {
-      ID?: unknown;
-      Address?: unknown;
-      Port?: unknown;
-      Tags?: unknown;
-      Meta?: unknown;
-      Weights?: { Passing?: unknown; Warning?: unknown } | null;
-    };
-    const id = typeof s.ID === 'string' ? s.ID : undefined;
-    const label = id ? `instance "${id}"` : 'an instance';
-    const status = aggregateStatus((entry as { Checks?: unknown }).Checks);
-    if (status === 'critical' || (status === 'warning' && onlyPassing)) continue;
-
-    const node = (entry as { Node?: { Address?: unknown } | null }).Node;
-    let host = typeof s.Address === 'string' && s.Address.length > 0 ? s.Address : typeof node?.Address === 'string' ? node.Address : '';
-    if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-    if (!host) {
-      problems.push(`${label} has no address and neither has its node`);
-      continue;
-    }
-    if (typeof s.Port !== 'number' || !Number.isInteger(s.Port) || s.Port < 1 || s.Port > 65535) {
-      problems.push(`${label} has port ${JSON.stringify(s.Port)}, expected 1-65535`);
-      continue;
-    }
-    const address = formatAddress(host, s.Port);
-    const checked = parseAddress(address);
-    if (checked instanceof Error) {
-      problems.push(`${label}: ${checked.message}`);
-      continue;
-    }
-    // Agents older than Consul 1.2.3 send no Weights; Consul's own default is 1 for both states.
-    const raw = s.Weights == null ? 1 : status === 'passing' ? s.Weights.Passing : s.Weights.Warning;
-    const weight = raw === undefined ? 1 : raw;
-    if (weight === 0) continue;
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      problems.push(`${label} has weight ${JSON.stringify(weight)}, expected a number >= 0`);
-      continue;
-    }
-    const tags: Record<string, string> = {};
-    if (Array.isArray(s.Tags)) for (const tag of s.Tags) if (typeof tag === 'string') tags[tag] = '';
-    if (s.Meta && typeof s.Meta === 'object') {
-      for (const [key, value] of Object.entries(s.Meta as Record<string, unknown>)) if (typeof value === 'string') tags[key] = value;
-    }
-    instances.push(id === undefined ? { address, weight, tags } : { address, weight, tags, id });
-  }
-  instances.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : (a.id ?? '') < (b.id ?? '') ? -1 : 1));
-  return { instances, problems };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+type HealthServiceOptions = Exclude<Parameters<ConsulAccess['consul']['health']['service']>[0], string>;
 
 function nonEmptyString(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${field} must be a non-empty string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${field} must be a non-empty string, got ${excerpt(String(value))}`);
   return value;
 }
 
@@ -428,7 +89,7 @@ function nonEmptyString(value: unknown, field: string): string | undefined {
  */
 export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
   const where = 'consulResolver';
-  const client = new ConsulHttp(options, where);
+  const access = new ConsulAccess(options, where);
   const tags = options.tags;
   if (tags !== undefined) {
     if (!Array.isArray(tags)) throw new TypeError(`${where}: tags must be an array of strings`);
@@ -442,25 +103,18 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
   }
   const stale = options.stale ?? true;
   const onlyPassing = options.onlyPassing ?? true;
-  const waitMs = positiveNumber(options.waitMs, `${where}: waitMs`, DEFAULT_CONSUL_WAIT_MS);
-  if (options.backoff !== undefined && (options.backoff === null || typeof options.backoff !== 'object')) {
-    throw new TypeError(`${where}: backoff must be an object with initialMs/maxMs`);
-  }
-  const backoffInitialMs = positiveNumber(options.backoff?.initialMs, `${where}: backoff.initialMs`, DEFAULT_CONSUL_BACKOFF_INITIAL_MS);
-  const backoffMaxMs = positiveNumber(options.backoff?.maxMs, `${where}: backoff.maxMs`, Math.max(DEFAULT_CONSUL_BACKOFF_MAX_MS, backoffInitialMs));
-  if (backoffMaxMs < backoffInitialMs) throw new TypeError(`${where}: backoff.maxMs must be >= backoff.initialMs`);
-  const minQuietIntervalMs = positiveNumber(options.minQuietIntervalMs, `${where}: minQuietIntervalMs`, DEFAULT_CONSUL_MIN_QUIET_INTERVAL_MS);
+  const waitMs = durationOption(where, 'waitMs', options.waitMs, DEFAULT_CONSUL_WAIT_MS, { min: 1, max: MAX_CONSUL_WAIT_MS });
+  const backoff = backoffOption(where, options.backoff, { initialMs: DEFAULT_CONSUL_BACKOFF_INITIAL_MS, maxMs: DEFAULT_CONSUL_BACKOFF_MAX_MS });
+  const minQuietIntervalMs = durationOption(where, 'minQuietIntervalMs', options.minQuietIntervalMs, DEFAULT_CONSUL_MIN_QUIET_INTERVAL_MS, { min: 1 });
   const random = options.random ?? Math.random;
   if (typeof random !== 'function') throw new TypeError(`${where}: random must be a function returning [0, 1)`);
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw new TypeError(`${where}: now must be a function returning ms`);
 
-  const baseQuery: Record<string, string | readonly string[] | undefined> = {
-    passing: onlyPassing ? '1' : undefined,
-    tag: tags && tags.length > 0 ? tags : undefined,
-    dc,
-    near,
-    filter,
-    stale: stale ? '' : undefined,
-  };
+  // Only what is set: the package sends a present key even when its value is undefined.
+  const query: Record<string, unknown> = { passing: onlyPassing, stale };
+  if (tags && tags.length > 0) query.tag = [...tags];
+  for (const [key, value] of Object.entries({ dc, near, filter })) if (value !== undefined) query[key] = value;
   const blockingTimeoutMs = waitMs + waitMs / 16 + BLOCKING_TIMEOUT_MARGIN_MS;
   let active = 0;
 
@@ -469,12 +123,35 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
     const { signal } = controller;
     const { update, report } = watchReporter(listener, signal);
     if (typeof service !== 'string' || service.trim().length === 0 || /[\u0000-\u001f]/.test(service)) {
-      queueMicrotask(() => report(new TypeError(`${where}: service name must be a non-empty string, got ${JSON.stringify(service)}`)));
+      queueMicrotask(() => report(new TypeError(`${where}: service name must be a non-empty string, got ${excerpt(String(service))}`)));
       return () => controller.abort();
     }
     const path = `/v1/health/service/${encodeURIComponent(service)}`;
-    const name = `"${service}" (${client.origin}${dc ? `, dc ${dc}` : ''})`;
+    const name = `${excerpt(service)} (${access.origin}${dc ? `, dc ${excerpt(dc)}` : ''})`;
     active++;
+
+    /** One read of the health list: the instances, their problems, and Consul's index. */
+    const read = async (index: number) => {
+      const blocking = index > 0;
+      const answer = await access.call('GET', path, { signal, timeoutMs: blocking ? blockingTimeoutMs : undefined }, (common) =>
+        access.consul.health.service({
+          service,
+          ...query,
+          ...(blocking ? { index: String(index), wait: `${waitMs}ms` } : {}),
+          ...common,
+          // The package's types leave out options its code passes on (cancel context, timeout, tag lists).
+        } as unknown as HealthServiceOptions),
+      );
+      if (answer.status !== 200) throw access.statusError('GET', path, answer);
+      const header = answer.headers['x-consul-index'];
+      const next = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : NaN;
+      if (!Number.isSafeInteger(next)) throw new ConsulError(`consul GET ${path} at ${access.origin}: answer without a valid X-Consul-Index header`);
+      try {
+        return { ...consulHealthToInstances(answer.body, onlyPassing), index: next };
+      } catch (error) {
+        throw new ConsulError(`consul GET ${path} at ${access.origin}: ${(error as Error).message}`);
+      }
+    };
 
     const run = async () => {
       let index = 0;
@@ -482,56 +159,36 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
       let lastKey: string | undefined;
       let lastProblems = '';
       while (!signal.aborted) {
-        const started = Date.now();
+        const started = now();
+        // The first read (and the one after an error or a reset) does not block: it answers at
+        // once by design and is followed at once.
+        const blocking = index > 0;
         let advanced = false;
         try {
-          const blocking = index > 0;
-          const response = await client.request('GET', path, {
-            query: { ...baseQuery, index: blocking ? String(index) : undefined, wait: blocking ? `${waitMs}ms` : undefined },
-            signal,
-            timeoutMs: blocking ? blockingTimeoutMs : undefined,
-          });
+          const answer = await read(index);
           if (signal.aborted) return;
-          if (response.status !== 200) throw client.statusError('GET', path, response);
-          const header = response.headers['x-consul-index'];
-          const next = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : NaN;
-          if (!Number.isSafeInteger(next)) {
-            throw new ConsulError(`consul GET ${path} at ${client.origin}: answer without a valid X-Consul-Index header`);
-          }
-          let entries: unknown;
-          try {
-            entries = JSON.parse(response.body);
-          } catch {
-            throw new ConsulError(`consul GET ${path} at ${client.origin}: answer is not JSON (${response.body.length} bytes)`);
-          }
-          let converted: { instances: Instance[]; problems: string[] };
-          try {
-            converted = consulHealthToInstances(entries, onlyPassing);
-          } catch (error) {
-            throw new ConsulError(`consul GET ${path} at ${client.origin}: ${(error as Error).message}`);
-          }
           failures = 0;
+          advanced = answer.index > index;
           // Consul's rules for blocking queries: an index that goes backwards (a restored or
           // replaced server) restarts from 0; an index below 1 would make every query return at
           // once, so it is raised to 1.
-          advanced = next > index;
-          index = next < index ? 0 : Math.max(next, 1);
+          index = answer.index < index ? 0 : Math.max(answer.index, 1);
 
-          const problems = converted.problems.join('; ');
+          const problems = answer.problems.join('; ');
           if (problems && problems !== lastProblems) {
-            report(new ConsulError(`consul: skipped unusable instances of ${name}: ${client.redact(problems)}`));
+            report(new ConsulError(`consul: skipped unusable instances of ${name}: ${access.redact(problems)}`));
           }
           lastProblems = problems;
-          const key = JSON.stringify(converted.instances);
+          const key = JSON.stringify(answer.instances);
           if (key !== lastKey) {
             lastKey = key;
-            if (converted.instances.length === 0) {
+            if (answer.instances.length === 0) {
               // Reported rather than delivered as an empty list: a stale list is better than
               // none, and an empty answer is more often a registry hiccup than a dead service.
               // The DNS resolver treats NXDOMAIN the same way.
               report(new ConsulError(`consul: no ${onlyPassing ? 'passing' : 'healthy'} instances of ${name}`));
             } else {
-              update(converted.instances);
+              update(answer.instances);
             }
           }
         } catch (error) {
@@ -543,14 +200,12 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
           // The next good answer is delivered even if unchanged, so the listener sees the recovery.
           lastKey = undefined;
           report(error);
-          const delay = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(failures - 1, 30));
-          await sleep(delay / 2 + (delay / 2) * random(), signal);
+          await abortableSleep(backoffDelay(failures, backoff, random), signal);
           continue;
         }
-        if (!advanced) {
-          const wait = minQuietIntervalMs - (Date.now() - started);
-          if (wait > 0) await sleep(wait, signal);
-        }
+        const spacing = !advanced ? minQuietIntervalMs : blocking ? minQuietIntervalMs / FOLLOW_UP_SPACING_DIVISOR : 0;
+        const elapsed = now() - started;
+        if (elapsed < spacing) await abortableSleep(spacing - elapsed, signal);
       }
     };
 
@@ -558,7 +213,7 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
     run()
       .catch(report)
       .finally(() => {
-        if (--active === 0) client.close();
+        if (--active === 0) access.close();
       });
     return () => {
       if (stopped) return;
@@ -571,11 +226,21 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
 }
 
 const TARGET_PARAMS = new Set(['tag', 'dc', 'near', 'filter', 'stale', 'passing', 'tls']);
+/** Parameter names that would carry a credential, compared lowercased and percent-decoded. */
+const TOKEN_PARAM = /token|secret|password|^auth|^acl$/;
+
+function decodedKey(key: string): string {
+  try {
+    return decodeURIComponent(key).toLowerCase();
+  } catch {
+    return key.toLowerCase();
+  }
+}
 
 function booleanParam(value: string, name: string, text: string): boolean {
   if (/^(1|true|yes)$/i.test(value)) return true;
   if (/^(0|false|no)$/i.test(value)) return false;
-  throw new TypeError(`target "${text}": ${name}=${value} is not a boolean (true/false)`);
+  throw new TypeError(`target ${text}: ${name}=${excerpt(value)} is not a boolean (true/false)`);
 }
 
 /**
@@ -584,32 +249,33 @@ function booleanParam(value: string, name: string, text: string): boolean {
  * ACL token is never taken from a target: it comes from CONSUL_HTTP_TOKEN.
  */
 registerResolverScheme('consul', (target) => {
-  // Checked before anything echoes the target: a target carrying a token must not be repeated in
-  // an error message, since messages end up in logs.
-  if (target.query.has('token') || target.authority.includes('@')) {
+  // Checked before anything quotes the target: a target carrying a token, in any spelling, must
+  // not be repeated in an error message, since messages end up in logs.
+  if ([...target.query.keys()].some((key) => TOKEN_PARAM.test(decodedKey(key))) || target.authority.includes('@')) {
     throw new TypeError(
       'consul target must not carry an ACL token ("token=" or "user@" in the target): targets end up in logs and errors. ' +
         'Pass it as consulResolver({ token }) or set the CONSUL_HTTP_TOKEN environment variable.',
     );
   }
-  const { text, query } = target;
+  const { query } = target;
+  const text = excerpt(target.text);
   for (const key of query.keys()) {
     if (!TARGET_PARAMS.has(key)) {
-      throw new TypeError(`target "${text}": unknown parameter "${key}" (known: ${[...TARGET_PARAMS].join(', ')})`);
+      throw new TypeError(`target ${text}: unknown parameter ${excerpt(key)} (known: ${[...TARGET_PARAMS].join(', ')})`);
     }
   }
   const service = target.path;
   if (!service || service.includes('/')) {
-    throw new TypeError(`target "${text}" must name one service: "consul://host:port/service-name?tag=…&dc=…"`);
+    throw new TypeError(`target ${text} must name one service: "consul://host:port/service-name?tag=…&dc=…"`);
   }
   const single = (name: string) => {
     const values = query.getAll(name);
-    if (values.length > 1) throw new TypeError(`target "${text}": parameter "${name}" given ${values.length} times`);
-    if (values.length === 1 && values[0].length === 0) throw new TypeError(`target "${text}": parameter "${name}" is empty`);
+    if (values.length > 1) throw new TypeError(`target ${text}: parameter "${name}" given ${values.length} times`);
+    if (values.length === 1 && values[0].length === 0) throw new TypeError(`target ${text}: parameter "${name}" is empty`);
     return values[0];
   };
   const tags = query.getAll('tag');
-  if (tags.some((tag) => tag.length === 0)) throw new TypeError(`target "${text}": an empty "tag=" parameter`);
+  if (tags.some((tag) => tag.length === 0)) throw new TypeError(`target ${text}: an empty "tag=" parameter`);
   const stale = single('stale');
   const passing = single('passing');
   const tls = single('tls');

@@ -260,3 +260,23 @@ export function recordWatch(resolver: Resolver, service: string): WatchRecord {
     stop,
   };
 }
+
+/** Raw access to a Consul agent's HTTP API, for tests that set Consul up the way an operator would. */
+export class ConsulApi {
+  private readonly origin: string;
+  constructor(options: { address: string }) {
+    this.origin = `http://${options.address}`;
+  }
+
+  async request(method: string, path: string, request: { body?: unknown } = {}): Promise<{ status: number; body: string }> {
+    const response = await fetch(`${this.origin}${path}`, {
+      method,
+      headers: request.body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+    });
+    return { status: response.status, body: await response.text() };
+  }
+
+  /** Nothing to release (fetch keeps no socket a test must close); kept for symmetry with clients. */
+  close(): void {}
+}

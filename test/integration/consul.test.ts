@@ -4,12 +4,12 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Consul from 'consul';
 import { HealthImplementation } from 'grpc-health-check';
-import { consulResolver, ConsulHttp } from '../../src/resolver/consul';
+import { consulResolver } from '../../src/resolver/consul';
 import { parseTarget, resolveTarget } from '../../src/resolver/target';
 import { consulRegistry, type ConsulRegistration, type ConsulRegistry } from '../../src/registry';
 import type { Instance } from '../../src/resolver/types';
 import { sleep } from '../helpers/calls';
-import { recordWatch, startConsul, type ConsulAgent, type WatchRecord } from '../helpers/consul-agent';
+import { ConsulApi, recordWatch, startConsul, type ConsulAgent, type WatchRecord } from '../helpers/consul-agent';
 import { startEchoServer, type EchoServer } from '../helpers/echo-server';
 
 /** The bound the resolver promises between Consul knowing of a change and the listener hearing it. */
@@ -36,7 +36,7 @@ describe('Consul resolver and registry against a real agent', () => {
   let agent: ConsulAgent;
   let registry: ConsulRegistry;
   let observer: Consul;
-  let api: ConsulHttp;
+  let api: ConsulApi;
   const registryErrors: Error[] = [];
   const serving: Serving[] = [];
   const watches: WatchRecord[] = [];
@@ -46,7 +46,7 @@ describe('Consul resolver and registry against a real agent', () => {
     agent = await startConsul();
     // An independent client (the `consul` npm package) to check what really reached Consul.
     observer = new Consul({ host: '127.0.0.1', port: agent.httpPort });
-    api = new ConsulHttp({ address: agent.httpAddress });
+    api = new ConsulApi({ address: agent.httpAddress });
     registry = consulRegistry({ address: agent.httpAddress, onError: (error) => registryErrors.push(error) });
     for (let i = 0; i < 3; i++) {
       const echo = await startEchoServer({ name: `s${i}` });
@@ -458,11 +458,11 @@ describe('ACL token: sent as a header only, never in a URL or an error', () => {
 
 describe('Consul going away and coming back', () => {
   let agent: ConsulAgent;
-  let api: ConsulHttp;
+  let api: ConsulApi;
 
   before(async () => {
     agent = await startConsul();
-    api = new ConsulHttp({ address: agent.httpAddress });
+    api = new ConsulApi({ address: agent.httpAddress });
   });
   after(async () => {
     api?.close();

@@ -2,10 +2,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { createClient } from '../../src';
-import { ConsulHttp } from '../../src/resolver/consul';
 import { dnsResolver, isDnsError } from '../../src/resolver/dns';
 import type { Instance } from '../../src/resolver/types';
-import { recordWatch, startConsul, type ConsulAgent, type WatchRecord } from '../helpers/consul-agent';
+import { ConsulApi, recordWatch, startConsul, type ConsulAgent, type WatchRecord } from '../helpers/consul-agent';
 import type { Echo } from '../helpers/calls';
 import { EchoClient, startEchoServer, type EchoReply, type EchoServer } from '../helpers/echo-server';
 
@@ -15,7 +14,7 @@ const addresses = (list: Instance[]) => list.map((i) => i.address);
 
 describe("dnsResolver against Consul's DNS interface", () => {
   let agent: ConsulAgent;
-  let api: ConsulHttp;
+  let api: ConsulApi;
   const records: WatchRecord[] = [];
 
   const register = async (id: string, name: string, address: string, port: number, weight = 1) => {
@@ -31,7 +30,7 @@ describe("dnsResolver against Consul's DNS interface", () => {
 
   before(async () => {
     agent = await startConsul({ dnsServiceTtl: `${SERVICE_TTL_S}s` });
-    api = new ConsulHttp({ address: agent.httpAddress });
+    api = new ConsulApi({ address: agent.httpAddress });
     await register('web-1', 'web', '127.0.0.2', 9001, 1);
     await register('web-2', 'web', '127.0.0.3', 9002, 2);
     await register('web-3', 'web', '127.0.0.4', 9003, 3);
@@ -116,13 +115,13 @@ describe("dnsResolver against Consul's DNS interface", () => {
 
 describe('createClient over dns:// SRV records from Consul', () => {
   let agent: ConsulAgent;
-  let api: ConsulHttp;
+  let api: ConsulApi;
   const servers: EchoServer[] = [];
   let client: Echo | undefined;
 
   before(async () => {
     agent = await startConsul();
-    api = new ConsulHttp({ address: agent.httpAddress });
+    api = new ConsulApi({ address: agent.httpAddress });
     for (let i = 0; i < 2; i++) {
       const echo = await startEchoServer({ name: `d${i}` });
       servers.push(echo);

@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ClientEndpoint, LATENCY_DECAY_MS, LATENCY_RISE_MS } from '../../../src';
+import { ClientEndpoint } from '../../../src';
+import { LATENCY_DECAY_MS, LATENCY_RISE_MS } from '../../../src/client/endpoint';
 import type { EndpointHost } from '../../../src/client/endpoint';
 
 function endpoint(now: { t: number }) {

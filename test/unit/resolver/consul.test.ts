@@ -138,7 +138,7 @@ describe('consulResolver options', () => {
 
   test('a consul:// target with an unknown or malformed parameter is refused, naming it', () => {
     assert.throws(() => resolveTarget(parseTarget('consul://127.0.0.1:8500/svc?tags=v1')), /unknown parameter "tags"/);
-    assert.throws(() => resolveTarget(parseTarget('consul://127.0.0.1:8500/svc?stale=maybe')), /stale=maybe is not a boolean/);
+    assert.throws(() => resolveTarget(parseTarget('consul://127.0.0.1:8500/svc?stale=maybe')), /stale="maybe" is not a boolean/);
     assert.throws(() => resolveTarget(parseTarget('consul://127.0.0.1:8500/svc?dc=a&dc=b')), /"dc" given 2 times/);
     assert.throws(() => resolveTarget(parseTarget('consul://127.0.0.1:8500/')), /must name one service/);
   });
@@ -397,5 +397,139 @@ describe('consulResolver over HTTPS', () => {
     record.stop();
     assert.match(error.message, /^consul GET \/v1\/health\/service\/svc at https:\/\/127\.0\.0\.1:\d+: .*(self[- ]signed|certificate)/i);
     assert.equal(record.updates.length, 0);
+  });
+});
+
+describe('consulResolver bounds and secrets', () => {
+  test('durations a Node timer cannot honour are refused, naming the option and the limit', () => {
+    assert.throws(() => consulResolver({ waitMs: 2 ** 31 }), (error: Error) => /waitMs/.test(error.message) && /600000/.test(error.message));
+    assert.throws(() => consulResolver({ minQuietIntervalMs: 2 ** 31 }), (error: Error) => /minQuietIntervalMs/.test(error.message) && /2147483647/.test(error.message));
+    assert.throws(() => consulResolver({ backoff: { maxMs: 2 ** 40 } }), /backoff.maxMs/);
+    assert.throws(() => consulResolver({ requestTimeoutMs: 2 ** 31 }), /requestTimeoutMs/);
+  });
+
+  test('an index that advances on every answer with the same content does not make the watch spin', async () => {
+    let index = 1;
+    const server = await scripted((req, res) => answer(res, ++index, [entry({ ID: 'a', Address: '10.0.0.1' })]));
+    try {
+      const record = recordWatch(consulResolver({ address: server.address }), 'svc');
+      await sleep(1_000);
+      record.stop();
+      // Unspaced, a loopback server answers hundreds of times a second; spaced, ten at most.
+      assert.ok(server.requests.length <= 13, `${server.requests.length} requests in 1 s`);
+      assert.equal(record.updates.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('content that changes on every answer is spaced too', async () => {
+    let index = 1;
+    const server = await scripted((req, res) => {
+      index++;
+      answer(res, index, [entry({ ID: `i${index}`, Address: '10.0.0.1' })]);
+    });
+    try {
+      const record = recordWatch(consulResolver({ address: server.address }), 'svc');
+      await sleep(1_000);
+      record.stop();
+      assert.ok(server.requests.length >= 4 && server.requests.length <= 13, `${server.requests.length} requests in 1 s`);
+      assert.ok(record.updates.length >= 4, 'every change is delivered');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('an ACL token in a target, in any spelling, is refused and never quoted', () => {
+    const secret = 'S3cr3tT0k3n';
+    const targets = [
+      `consul://127.0.0.1:8500/svc?token=${secret}#frag`,
+      `consul://127.0.0.1:8500/sec%ZZecho?token=${secret}`,
+      `consul://127.0.0.1:8500/svc?TOKEN=${secret}`,
+      `consul://127.0.0.1:8500/svc?x-consul-token=${secret}`,
+      `consul://127.0.0.1:8500/svc?%74oken=${secret}`,
+      `consul://127.0.0.1:8500/svc?dc=a&Token=${secret}`,
+    ];
+    for (const target of targets) {
+      assert.throws(
+        () => resolveTarget(parseTarget(target)),
+        (error: Error) => !error.message.includes(secret) && !String(error.stack).includes(secret),
+        target,
+      );
+    }
+  });
+
+  test('a token in an address, or in a malformed one, never reaches the message', () => {
+    const secret = 'S3cr3tT0k3n';
+    for (const address of [`http://127.0.0.1:8500/?token=${secret}`, `http://127.0.0.1:8500/x?X-Consul-Token=${secret}`, `127.0.0.1:8500?TOKEN=${secret}`, `${secret}@127.0.0.1:8500`]) {
+      assert.throws(() => consulResolver({ address }), (error: Error) => !error.message.includes(secret), address);
+    }
+  });
+
+  test('a token echoed back by the agent in any answer never reaches a reported error', async () => {
+    const token = 'tok-echo-4242';
+    const server = await scripted((req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(`{"error":"bad token ${token}","raw":"${encodeURIComponent(token)}"}`);
+    });
+    try {
+      const record = recordWatch(consulResolver({ address: server.address, token }), 'svc');
+      const { error } = await record.waitForError(undefined, { since: 0 });
+      record.stop();
+      assert.ok(!error.message.includes(token), error.message);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a user-supplied Consul client is used as it is: its token in the header, never in a message', async () => {
+    const token = 'tok-own-client-77';
+    const server = await scripted((req, res, seen) => {
+      if (seen.url.searchParams.has('index')) return; // hold
+      if (req.headers['x-consul-token'] !== token) {
+        res.writeHead(403, { 'content-type': 'text/plain' });
+        return res.end(`ACL not found: ${req.headers['x-consul-token']}`);
+      }
+      answer(res, 4, [entry({ ID: 'own', Address: '10.0.0.4' })]);
+    });
+    const Consul = (await import('consul')).default;
+    const [host, port] = server.address.split(':');
+    const consul = new Consul({ host, port: Number(port), defaults: { token } });
+    try {
+      const record = recordWatch(consulResolver({ consul }), 'svc');
+      const { instances } = await record.waitForUpdate((list) => list.length === 1, { since: 0 });
+      assert.equal(instances[0].id, 'own');
+      await sleep(50);
+      assert.equal(server.requests.length, 2, 'a blocking query is open');
+      record.stop();
+      await sleep(50);
+      assert.equal(server.requests[1]?.closedAt !== undefined, true, 'stop aborts the blocking query of a user client too');
+      assert.throws(() => consulResolver({ consul, address: '127.0.0.1:8500' }), /either consul/);
+    } finally {
+      consul.destroy();
+      await server.close();
+    }
+  });
+
+  test('an answer larger than the bound is cut off and reported', async () => {
+    const server = await scripted((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '2' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 40 && res.write(chunk)) sent++;
+        if (sent < 40) res.once('drain', pump);
+        else res.end('[]');
+      };
+      pump();
+    });
+    try {
+      const record = recordWatch(consulResolver({ address: server.address }), 'svc');
+      const { error } = await record.waitForError(undefined, { since: 0 });
+      record.stop();
+      assert.match(error.message, /larger than/);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -2,7 +2,9 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { decodeMessage, dnsResolver, encodeQuery, isDnsError, type DnsResolverOptions } from '../../../src/resolver/dns';
+import * as packet from 'dns-packet';
+import { dnsResolver, isDnsError, type DnsResolverOptions } from '../../../src/resolver/dns';
+import { decodeMessage, encodeQuery } from '../../../src/resolver/dns-transport';
 import { parseTarget, resolveTarget } from '../../../src/resolver/target';
 import type { Instance } from '../../../src/resolver/types';
 import { recordWatch } from '../../helpers/consul-agent';
@@ -31,6 +33,15 @@ interface Reply {
   raw?: (id: number) => Buffer;
   /** Send a datagram with another id first. */
   strayFirst?: boolean;
+}
+
+const TYPE_NUMBERS: Record<string, number> = { A, AAAA, SRV, CNAME };
+
+/** What the scripted server needs of a query: its id, name and numeric type. */
+function decodeQuery(wire: Buffer): { id: number; name: string; type: number } {
+  const decoded = packet.decode(wire);
+  const question = decoded.questions![0];
+  return { id: decoded.id!, name: question.name, type: TYPE_NUMBERS[question.type] ?? 0 };
 }
 
 function encodeName(name: string): Buffer {
@@ -106,8 +117,8 @@ async function scriptedDns(answer: (name: string, type: number, over: 'udp' | 't
     }
     const sockets = new Set<Socket>();
     udp.on('message', (packet, from) => {
-      const query = decodeMessage(packet);
-      const { name, type } = query.question!;
+      const query = decodeQuery(packet);
+      const { name, type } = query;
       asked.push({ name, type, over: 'udp', at: Date.now() });
       const reply = answer(name, type, 'udp');
       if (reply.drop) return;
@@ -118,8 +129,8 @@ async function scriptedDns(answer: (name: string, type: number, over: 'udp' | 't
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       socket.once('data', (chunk: Buffer) => {
-        const query = decodeMessage(chunk.subarray(2));
-        const { name, type } = query.question!;
+        const query = decodeQuery(chunk.subarray(2));
+        const { name, type } = query;
         asked.push({ name, type, over: 'tcp', at: Date.now() });
         const body = encodeReply(query.id, name, type, answer(name, type, 'tcp'));
         const length = Buffer.alloc(2);
@@ -167,11 +178,14 @@ function watch(options: DnsResolverOptions, name: string) {
 
 describe('DNS wire format', () => {
   test('queries carry the name, the type and an EDNS0 buffer size', () => {
-    const query = decodeMessage(encodeQuery(0x1234, 'echo.service.consul', SRV));
+    const wire = encodeQuery(0x1234, 'echo.service.consul', 'SRV');
+    const query = decodeMessage(wire);
     assert.equal(query.id, 0x1234);
-    assert.deepEqual(query.question, { name: 'echo.service.consul', type: SRV });
-    assert.equal(query.additionals.length, 1);
-    assert.equal(query.additionals[0].type, 41);
+    assert.deepEqual(query.question, { name: 'echo.service.consul', type: 'SRV' });
+    const additionals = packet.decode(wire).additionals ?? [];
+    assert.equal(additionals.length, 1);
+    assert.equal(additionals[0].type, 'OPT');
+    assert.equal((additionals[0] as { udpPayloadSize?: number }).udpPayloadSize, 4096);
   });
 
   test('decodes compressed names, SRV data and IPv6 addresses', () => {
@@ -184,15 +198,16 @@ describe('DNS wire format', () => {
     const aaaaRr = Buffer.concat([pointer, Buffer.from([0, AAAA, 0, 1, 0, 0, 0, 5, 0, 16]), Buffer.from('20010db8000000000000000000000001', 'hex')]);
     const message = decodeMessage(Buffer.concat([header, question, srvRr, aaaaRr]));
     assert.deepEqual(message.answers, [
-      { name: 'svc.example', type: SRV, ttl: 9, data: { priority: 1, weight: 5, port: 8080, target: 'host.svc.example' } },
-      { name: 'svc.example', type: AAAA, ttl: 5, data: '2001:db8::1' },
+      { name: 'svc.example', type: 'SRV', ttl: 9, data: { priority: 1, weight: 5, port: 8080, target: 'host.svc.example' } },
+      { name: 'svc.example', type: 'AAAA', ttl: 5, data: '2001:db8::1' },
     ]);
   });
 
   test('rejects compression loops and messages that end early', () => {
     const header = Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0]);
-    assert.throws(() => decodeMessage(Buffer.concat([header, Buffer.from([0xc0, 12])])), /compression loop/);
-    assert.throws(() => decodeMessage(Buffer.concat([header, encodeName('x.y'), Buffer.from([0])])), /ends early/);
+    // A pointer to itself: only pointers to earlier data are followed, so no loop can form.
+    assert.throws(() => decodeMessage(Buffer.concat([header, Buffer.from([0xc0, 12])])), /bad pointer/);
+    assert.throws(() => decodeMessage(Buffer.concat([header, encodeName('x.y'), Buffer.from([0])])), /overflow|out of range|ends early/);
     assert.throws(() => decodeMessage(Buffer.from([0, 1, 0x81])), /ends early/);
   });
 });
@@ -412,6 +427,9 @@ describe('dnsResolver options and dns:// targets', () => {
     assert.throws(() => dnsResolver({ minTtlMs: 0 }), /minTtlMs/);
     assert.throws(() => dnsResolver({ minTtlMs: 5_000, maxTtlMs: 1_000 }), /maxTtlMs \(1000\) must be >= minTtlMs \(5000\)/);
     assert.throws(() => dnsResolver({ tries: 0 }), /tries/);
+    assert.throws(() => dnsResolver({ maxTtlMs: 2 ** 31 }), (error: Error) => /maxTtlMs/.test(error.message) && /2147483647/.test(error.message));
+    assert.throws(() => dnsResolver({ timeoutMs: 2 ** 31 }), /timeoutMs/);
+    assert.throws(() => dnsResolver({ backoff: { maxMs: 2 ** 31 } }), /backoff.maxMs/);
     assert.throws(() => dnsResolver({ srv: 'yes' as never }), /srv must be a boolean/);
   });
 
