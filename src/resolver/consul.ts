@@ -153,6 +153,8 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
       }
     };
 
+    // The loop is ours rather than the package's Watch: that one emits 'error' on an emitter
+    // nobody may be listening to (which ends the process), and cannot be spaced or bounded here.
     const run = async () => {
       let index = 0;
       let failures = 0;

@@ -40,6 +40,8 @@ describe('createClient over real servers', () => {
     const registry = memoryResolver();
     registry.set('echo', [a.address, b.address]);
     const c = client({ resolver: registry, service: 'echo' });
+    // Both connected first: calls made while the second still connects go to the first alone.
+    await eventually(() => c.endpoints().filter((e) => e.available).length === 2);
     assert.deepEqual(Object.keys(await spread(c, 20)).sort(), ['s0', 's1']);
 
     registry.set('echo', [a.address, b.address, extra.address]);

@@ -89,6 +89,19 @@ describe(`an app on its own grpc-js (${OTHER_GRPC_JS_VERSION}) beside the librar
     assert.equal(seen()[0], 'intercepted');
   });
 
+  test("the app's call credentials add their headers", async () => {
+    const c = appClient();
+    const credentials = other.credentials.createFromMetadataGenerator((_params, callback) => {
+      const md = new other.Metadata();
+      md.set('x-app', 'call-credentials');
+      callback(null, md);
+    });
+    await c.async.Unary({ message: 'k' }, { callOptions: { credentials } });
+    assert.equal(seen()[0], 'call-credentials');
+    await new Promise((resolve, reject) => c.Unary({ message: 'l' }, { credentials }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
+    assert.equal(seen()[0], 'call-credentials');
+  });
+
   test("a stub of the library's copy with the app's credentials works too", async () => {
     const Stub = grpc.makeGenericClientConstructor(echoService, 'Echo');
     const c = createClient(Stub, { target: `static:///${server.address}`, credentials: other.credentials.createInsecure() }) as any;
