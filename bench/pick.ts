@@ -14,11 +14,13 @@
  *   - consistent hash: busiest / mean keys over 1,000,000 keys on 10 endpoints (goal ≤ 1.15), and
  *     keys moved when an endpoint is added or removed / the ideal 1/n (goal ≈ 1);
  *   - weighted round robin with a long cycle (10,000 endpoints of weights 1..100): table size and
- *     the time to build it, spread over the first cycle's picks.
+ *     the time to build it, spread over the first cycle's picks;
+ *   - the wrappers (slow start while ramping, ORCA weights, zone-aware routing keeping every call
+ *     local and spilling over) in the same rows, each against the balancer it wraps.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { consistentHash, leastConnection, peakEwma, weightedRandom, weightedRoundRobin } from '../src/balancer';
+import { consistentHash, leastConnection, localityAware, orcaWeighted, peakEwma, slowStart, weightedRandom, weightedRoundRobin } from '../src/balancer';
 import type { Balancer, Endpoint, PickInfo, Picker } from '../src/balancer';
 
 const SIZES = [10, 100, 1_000, 10_000];
@@ -33,15 +35,19 @@ interface BenchEndpoint extends Endpoint {
   latencyEwmaMs: number;
 }
 
+/** Zones for the zone-aware rows; the other balancers ignore tags. */
+const ZONES = ['a', 'b', 'c'];
+
 function makeEndpoints(n: number, weightOf: (i: number) => number = (i) => 1 + (i % 3)): BenchEndpoint[] {
   return Array.from({ length: n }, (_, i) => ({
     address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:50051`,
     weight: weightOf(i),
-    tags: {},
+    tags: { zone: ZONES[i % 3] },
     inflight: i % 7,
     latencyEwmaMs: 5.5 + (i % 11) * 1.37,
   }));
 }
+
 
 // Many distinct keys and a few retries, so neither the hash nor the exclusion branch is constant.
 const infos: PickInfo[] = Array.from({ length: INFO_COUNT }, (_, i) => ({
@@ -57,6 +63,13 @@ const balancers: [string, () => Balancer, number][] = [
   ['consistent_hash (bounded 1.25)', () => consistentHash({ loadFactor: 1.25 }), 3],
   ['least_connection', () => leastConnection(), 2],
   ['peak_ewma', () => peakEwma(), 2],
+  // Every endpoint arrived at this build, so all are ramping: the wrapper's own cost is measured.
+  ['slow_start(wrr), ramping', () => slowStart(), 2],
+  ['slow_start(least_conn), ramping', () => slowStart({ balancer: leastConnection() }), 2],
+  // No reports yet, so equal weights: the pick path is the same as with reports.
+  ['orca_weighted(wrr)', () => orcaWeighted(), 2],
+  ['locality_aware, all local', () => localityAware({ zone: 'a' }), 2],
+  ['locality_aware, spilling', () => localityAware({ zone: 'a', callerZones: { a: 2, b: 1, c: 1 } }), 2],
 ];
 
 let sink = 0;

@@ -5,3 +5,8 @@ export { consistentHash, type ConsistentHashOptions } from './consistent-hash';
 export { leastConnection, type LeastConnectionOptions } from './least-connection';
 export { peakEwma, type PeakEwmaOptions } from './peak-ewma';
 export { pickFirst, type PickFirstOptions } from './pick-first';
+export { localityAware, type LocalityAwareOptions } from './locality';
+export { orcaWeighted, type OrcaWeightedBalancer, type OrcaWeightedOptions } from './orca-weighted';
+export { type LoadReport } from './orca-report';
+export { slowStart, type SlowStartOptions } from './slow-start';
+export { subsetResolver, type SubsetOptions } from '../resolver/subset';

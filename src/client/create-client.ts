@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChannelOptions, ServiceDefinition } from '@grpc/grpc-js';
 import { weightedRoundRobin } from '../balancer/weighted-round-robin';
 import { compose } from '../middleware/compose';
-import type { Next } from '../middleware/types';
+import type { Middleware, Next } from '../middleware/types';
 import { parseTarget, resolveTarget } from '../resolver/target';
 import type { Resolver } from '../resolver/types';
 // Each built-in resolver registers its target scheme when loaded.
@@ -151,11 +151,14 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     lastResolvedAt: () => set.lastResolvedAt,
     logger,
   };
-  const picked = middleware.flatMap((mw) => (typeof mw.picked === 'function' ? [mw.picked.bind(mw)] : []));
-  const chain: Next = compose(middleware, transport(set, { pickTimeoutMs, now, picked, clientInterceptors: carriesInterceptors(channelOptions) }));
+  // A balancer that learns from the calls (load reports in their trailers) brings a middleware: innermost, around every attempt.
+  const carried = (balancer as { middleware?: Middleware }).middleware;
+  const chainMiddleware = typeof carried === 'function' ? [...middleware, carried] : middleware;
+  const picked = chainMiddleware.flatMap((mw) => (typeof mw.picked === 'function' ? [mw.picked.bind(mw)] : []));
+  const chain: Next = compose(chainMiddleware, transport(set, { pickTimeoutMs, now, picked, clientInterceptors: carriesInterceptors(channelOptions) }));
   const detachers: (() => void)[] = [];
   if (healthCheck) detachers.push(startHealthChecking(view, healthCheck, logger, random));
-  for (const mw of middleware) {
+  for (const mw of chainMiddleware) {
     const detach = mw.attach?.(view);
     if (typeof detach === 'function') detachers.push(detach);
   }

@@ -8,6 +8,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { consistentHash } from '../balancer/consistent-hash';
 import { leastConnection } from '../balancer/least-connection';
+import { MIN_WEIGHT_UPDATE_PERIOD_MS, orcaWeighted } from '../balancer/orca-weighted';
 import { peakEwma } from '../balancer/peak-ewma';
 import { pickFirst } from '../balancer/pick-first';
 import type { Balancer } from '../balancer/types';
@@ -89,15 +90,24 @@ const POLICIES: Record<string, Factory> = {
     only(config, ['shuffleAddressList'], field);
     return pickFirst({ shuffleAddressList: optionalBoolean(config.shuffleAddressList, `${field}.shuffleAddressList`) });
   },
-  // grpc's weights come from servers' load reports; ours from the registry's weights.
+  // gRPC's weighted_round_robin (gRFC A58): weights from the servers' load reports.
   weighted_round_robin: (config, field) => {
     only(config, ['enableOobLoadReport', 'oobReportingPeriod', 'blackoutPeriod', 'weightExpirationPeriod', 'weightUpdatePeriod', 'errorUtilizationPenalty'], field);
-    for (const key of ['oobReportingPeriod', 'blackoutPeriod', 'weightExpirationPeriod', 'weightUpdatePeriod']) {
-      if (config[key] !== undefined) duration(config[key], `${field}.${key}`);
-    }
-    optionalBoolean(config.enableOobLoadReport, `${field}.enableOobLoadReport`);
-    if (config.errorUtilizationPenalty !== undefined) number(config.errorUtilizationPenalty, `${field}.errorUtilizationPenalty`, 0);
-    return weightedRoundRobin();
+    const ms = (key: string) => (config[key] === undefined ? undefined : duration(config[key], `${field}.${key}`));
+    const weightUpdatePeriodMs = ms('weightUpdatePeriod');
+    const penalty = config.errorUtilizationPenalty;
+    if (penalty !== undefined) number(penalty, `${field}.errorUtilizationPenalty`, 0);
+    return ours(field, () =>
+      orcaWeighted({
+        enableOobLoadReport: optionalBoolean(config.enableOobLoadReport, `${field}.enableOobLoadReport`),
+        oobReportingPeriodMs: ms('oobReportingPeriod') || undefined,
+        blackoutPeriodMs: ms('blackoutPeriod'),
+        weightExpirationPeriodMs: ms('weightExpirationPeriod') || undefined,
+        // gRPC raises a shorter period to its floor rather than refusing it.
+        weightUpdatePeriodMs: weightUpdatePeriodMs === undefined ? undefined : Math.max(weightUpdatePeriodMs, MIN_WEIGHT_UPDATE_PERIOD_MS),
+        errorUtilizationPenalty: penalty as number | undefined,
+      }),
+    );
   },
   ring_hash: (config, field) => {
     only(config, ['minRingSize', 'maxRingSize', 'requestHashHeader'], field);
@@ -113,6 +123,7 @@ const POLICIES: Record<string, Factory> = {
   consistentHash: (config, field) => ours(field, () => consistentHash(config)),
   leastConnection: (config, field) => ours(field, () => leastConnection(config)),
   peakEwma: (config, field) => ours(field, () => peakEwma(config)),
+  orcaWeighted: (config, field) => ours(field, () => orcaWeighted(config)),
   pickFirst: (config, field) => ours(field, () => pickFirst(config)),
 };
 

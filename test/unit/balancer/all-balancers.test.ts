@@ -12,6 +12,10 @@ const factories: [string, (random: () => number) => Balancer][] = [
   ['least_connection', (random) => balancers.leastConnection({ random })],
   ['least_connection', (random) => balancers.leastConnection({ random, fullScanThreshold: 100 })],
   ['peak_ewma', (random) => balancers.peakEwma({ random })],
+  ['slow_start(weighted_round_robin)', (random) => balancers.slowStart({ balancer: balancers.weightedRoundRobin({ random }) })],
+  ['slow_start(least_connection)', (random) => balancers.slowStart({ balancer: balancers.leastConnection({ random }) })],
+  ['orca_weighted(weighted_round_robin)', (random) => balancers.orcaWeighted({ balancer: balancers.weightedRoundRobin({ random }) })],
+  ['locality_aware(weighted_random)', (random) => balancers.localityAware({ zone: 'a', random, balancer: balancers.weightedRandom({ random }) })],
 ];
 
 describe('every balancer', () => {

@@ -26,7 +26,9 @@ describe('gRPC service config', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ round_robin: {} }, 'weighted_round_robin'],
       [{ pick_first: { shuffleAddressList: true } }, 'pick_first'],
-      [{ weighted_round_robin: { blackoutPeriod: '10s', errorUtilizationPenalty: 1 } }, 'weighted_round_robin'],
+      [{ weighted_round_robin: { blackoutPeriod: '10s', errorUtilizationPenalty: 1 } }, 'orca_weighted(weighted_round_robin)'],
+      [{ weighted_round_robin: { enableOobLoadReport: true, oobReportingPeriod: '1s', weightUpdatePeriod: '0.01s' } }, 'orca_weighted(weighted_round_robin)'],
+      [{ orcaWeighted: { blackoutPeriodMs: 0 } }, 'orca_weighted(weighted_round_robin)'],
       [{ ring_hash: { minRingSize: 1024, requestHashHeader: 'x-user-id' } }, 'consistent_hash'],
       [{ least_request: { choiceCount: 3 } }, 'least_connection'],
       [{ least_request_experimental: {} }, 'least_connection'],

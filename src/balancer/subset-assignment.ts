@@ -1,0 +1,212 @@
+import { murmur3 } from './murmur3';
+
+/**
+ * Most clients a server may have, as a multiple of the mean (clients × size / servers): 1.1 keeps
+ * the busiest server within 10 % of the mean while leaving the slack that keeps a membership
+ * change from cascading through the assignment (with no slack, one server leaving changes about
+ * four times the minimum of client↔server pairs; with 10 %, 1.2–2 times).
+ */
+export const DEFAULT_SUBSET_LOAD_FACTOR = 1.1;
+
+/** Seed of the server and client hashes: every process must use the same one. */
+const HASH_SEED = 0x5b5e7;
+
+/** Decorrelates a server's capacity rounding from its affinities. */
+const CAPACITY_SALT = 0x2545f491;
+
+/** A 32-bit finalizer (murmur3's): spreads the bits of a combined client/server hash. */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** How much client `c` and server `s` want each other: the same number seen from both sides. */
+function affinity(clientHash: number, serverHash: number): number {
+  return mix(clientHash ^ Math.imul(serverHash, 0x9e3779b1));
+}
+
+/** The hash a client id stands for in the assignment. */
+export function clientHash(clientId: number | string): number {
+  return mix(murmur3(typeof clientId === 'number' ? `#${clientId}` : clientId, HASH_SEED) + 1);
+}
+
+/** The servers sorted by address and their hashes: the same in every process for the same set. */
+export function serverTable(addresses: readonly string[]): { addresses: string[]; hashes: Uint32Array } {
+  const sorted = [...new Set(addresses)].sort();
+  return { addresses: sorted, hashes: Uint32Array.from(sorted, (address) => murmur3(address, HASH_SEED)) };
+}
+
+/**
+ * Rendezvous subsetting: the `size` servers with the highest affinity to the client. Needs no
+ * knowledge of the other clients and moves the fewest pairs possible on any change, but server
+ * loads spread like a binomial (the busiest about 1.5× the mean at 1,000 clients × 300 servers,
+ * size 10).
+ */
+export function rendezvousSubset(servers: { hashes: Uint32Array }, client: number, size: number): number[] {
+  const m = servers.hashes.length;
+  if (size >= m) return Array.from({ length: m }, (_, i) => i);
+  const scores = new Float64Array(m);
+  const order = Array.from({ length: m }, (_, i) => i);
+  for (let i = 0; i < m; i++) scores[i] = affinity(client, servers.hashes[i]);
+  order.sort((a, b) => scores[b] - scores[a] || a - b);
+  return order.slice(0, size).sort((a, b) => a - b);
+}
+
+/**
+ * Balanced subsetting: every client gets `size` distinct servers and no server more than
+ * mean × loadFactor clients (mean = clientCount × size / servers; at least ⌈mean⌉). The assignment is the stable matching of clients to
+ * servers in which both sides rank each other by the same affinity hash (equivalently: take the
+ * client↔server pairs in order of affinity, keeping each while the client still needs servers and
+ * the server has room). It is unique, so every process computes the same one from the same
+ * server set, client count and size, and it changes little when a server joins or leaves: the
+ * clients that lose a server take their next choice, displacing only clients that liked the
+ * displacing server less, a chain that the capacity slack keeps short.
+ *
+ * Returns, for each client 0..clientCount−1, its servers as indices into `servers`. Cost about
+ * clientCount × servers hash evaluations (a few ms at 1,000 × 300).
+ */
+export function balancedSubsets(servers: { hashes: Uint32Array }, clientCount: number, size: number, loadFactor: number): Uint32Array[] {
+  const m = servers.hashes.length;
+  const all = Uint32Array.from({ length: m }, (_, i) => i);
+  if (size >= m) return Array.from({ length: clientCount }, () => all.slice());
+  const mean = (clientCount * size) / m;
+  const floor = Math.ceil(mean);
+  const clientHashes = Uint32Array.from({ length: clientCount }, (_, c) => clientHash(c));
+  const preferences = new Preferences(servers.hashes, clientHashes, size);
+  // Each server's room is mean × loadFactor rounded down by its own fraction (from its hash), so
+  // that when the mean moves (a server joins or leaves) only a few servers' room changes, by one.
+  // One rounding for all would shrink every server's room at once at some sizes, and displace a
+  // client from each full server: up to four times the minimum of pairs changed.
+  const held = Array.from({ length: m }, (_, s) => new HeldHeap(Math.max(floor, Math.floor(mean * loadFactor - mix(servers.hashes[s] ^ CAPACITY_SALT) / 2 ** 32))));
+  const holds = Array.from({ length: clientCount }, () => new Set<number>());
+  // Clients with a place still to fill, one entry per place.
+  const pending: number[] = [];
+  for (let c = 0; c < clientCount; c++) for (let k = 0; k < size; k++) pending.push(c);
+  while (pending.length > 0) {
+    const c = pending.pop()!;
+    const s = preferences.next(c);
+    if (s < 0) continue;
+    const score = affinity(clientHashes[c], servers.hashes[s]);
+    const rejected = held[s].offer(c, score);
+    if (rejected !== c) holds[c].add(s);
+    if (rejected >= 0) {
+      if (rejected !== c) holds[rejected].delete(s);
+      pending.push(rejected);
+    }
+  }
+  return holds.map((set) => Uint32Array.from([...set].sort((a, b) => a - b)));
+}
+
+/**
+ * Each client's servers in order of affinity, produced lazily: the first 2 × size + 8 are sorted
+ * up front (enough for nearly every client) and the list is extended when one runs out.
+ */
+class Preferences {
+  private readonly lists: Uint32Array[];
+  private readonly cursor: Uint32Array;
+  private readonly scores: Float64Array;
+
+  constructor(
+    private readonly serverHashes: Uint32Array,
+    private readonly clientHashes: Uint32Array,
+    size: number,
+  ) {
+    this.lists = new Array(clientHashes.length);
+    this.cursor = new Uint32Array(clientHashes.length);
+    this.scores = new Float64Array(serverHashes.length);
+    for (let c = 0; c < clientHashes.length; c++) this.lists[c] = this.top(c, 2 * size + 8);
+  }
+
+  /** The client's next server to ask, or -1 when it has asked them all. */
+  next(c: number): number {
+    let list = this.lists[c];
+    if (this.cursor[c] >= list.length) {
+      if (list.length >= this.serverHashes.length) return -1;
+      list = this.lists[c] = this.top(c, list.length * 2);
+    }
+    return list[this.cursor[c]++];
+  }
+
+  /** The client's `count` best servers, best first: one pass keeping a sorted buffer of the best so far. */
+  private top(c: number, count: number): Uint32Array {
+    const m = this.serverHashes.length;
+    const k = Math.min(count, m);
+    const hash = this.clientHashes[c];
+    const best = new Uint32Array(k);
+    const bestScores = this.scores;
+    let filled = 0;
+    for (let s = 0; s < m; s++) {
+      const score = affinity(hash, this.serverHashes[s]);
+      // Ties go to the lower index, which comes first in this loop: only a strictly higher score moves ahead.
+      if (filled === k && score <= bestScores[k - 1]) continue;
+      let at = filled < k ? filled++ : k - 1;
+      while (at > 0 && bestScores[at - 1] < score) {
+        best[at] = best[at - 1];
+        bestScores[at] = bestScores[at - 1];
+        at--;
+      }
+      best[at] = s;
+      bestScores[at] = score;
+    }
+    return best;
+  }
+}
+
+/** A server's clients, the one it likes least on top; ties go against the higher client index. */
+class HeldHeap {
+  private readonly clients: number[] = [];
+  private readonly scores: number[] = [];
+
+  constructor(private readonly capacity: number) {}
+
+  /** Takes client `c` if there is room or it is liked better than the least liked; returns the client turned away, or -1. */
+  offer(c: number, score: number): number {
+    if (this.clients.length < this.capacity) {
+      this.push(c, score);
+      return -1;
+    }
+    if (!this.worse(this.scores[0], this.clients[0], score, c)) return c;
+    const out = this.clients[0];
+    this.replaceTop(c, score);
+    return out;
+  }
+
+  /** Whether (scoreA, a) is liked less than (scoreB, b). */
+  private worse(scoreA: number, a: number, scoreB: number, b: number): boolean {
+    return scoreA < scoreB || (scoreA === scoreB && a > b);
+  }
+
+  private push(c: number, score: number): void {
+    const { clients, scores } = this;
+    let at = clients.length;
+    clients.push(c);
+    scores.push(score);
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!this.worse(score, c, scores[parent], clients[parent])) break;
+      clients[at] = clients[parent];
+      scores[at] = scores[parent];
+      at = parent;
+    }
+    clients[at] = c;
+    scores[at] = score;
+  }
+
+  private replaceTop(c: number, score: number): void {
+    const { clients, scores } = this;
+    const n = clients.length;
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.worse(scores[child + 1], clients[child + 1], scores[child], clients[child])) child++;
+      if (!this.worse(scores[child], clients[child], score, c)) break;
+      clients[at] = clients[child];
+      scores[at] = scores[child];
+      at = child;
+    }
+    clients[at] = c;
+    scores[at] = score;
+  }
+}
