@@ -153,9 +153,12 @@ async function run(idempotent: boolean): Promise<void> {
     await sleep(DOWN_MS);
     await restore();
     await Promise.all([c.ready(), hash.ready()]);
-    // Both clients reconnected to it (each has its own reconnect backoff), so the next phase
-    // starts from every key on its owner.
-    const back = (client: Echo) => client.endpoints().find((e) => e.address === addresses[index])?.state === 'ready';
+    // Both clients reconnected to it (each has its own reconnect backoff) and no endpoint breaker
+    // still holds it out: one that opened on the fault keeps the restarted instance out for its
+    // open time (5 s). Only then does the next phase start from every key on its owner; a
+    // baseline taken earlier has the returning owner's keys elsewhere, and their return would
+    // count as other owners' keys moving.
+    const back = (client: Echo) => client.endpoints().every((e) => e.available);
     const until = Date.now() + 15_000;
     while (!(back(c) && back(hash)) && Date.now() < until) await sleep(50);
     await sleep(SETTLE_MS);
