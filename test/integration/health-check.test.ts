@@ -187,14 +187,18 @@ describe('health checking over real servers', () => {
   });
 
   test('a Watch with no answer within the timeout counts as not serving', async () => {
+    // Timed from the Watch's arrival at the server: the earliest moment the timeout can start.
+    let watchAt = 0;
     const a = await customHealthServer('a', {
-      Watch: () => undefined, // never answers
+      Watch: () => {
+        watchAt ||= Date.now(); // never answers
+      },
     });
     const c = client({ target: `static:///${a.address}`, healthCheck: { timeoutMs: 150 } });
     await eventually(() => c.endpoints()[0]?.state === 'ready', 5000, 'connected');
-    const readyAt = Date.now();
     await eventually(() => serving(c, a.address) === false, 3000, 'timed out');
-    assert.ok(Date.now() - readyAt >= 100, 'not before the timeout');
+    assert.ok(watchAt > 0, 'the Watch reached the server');
+    assert.ok(Date.now() - watchAt >= 140, `not before the timeout (${Date.now() - watchAt} ms after the Watch arrived)`);
     const error = (await outcome(c)) as grpc.ServiceError;
     assert.equal(error.code, grpc.status.UNAVAILABLE);
   });
