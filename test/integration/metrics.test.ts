@@ -199,17 +199,23 @@ describe('metrics over real servers', () => {
       middleware: [m, retry({ maxAttempts: 3, budget: false, initialBackoffMs: 1 }), m.attempts],
     });
     await eventually(() => c.endpoints().filter((e) => e.available).length === 2);
-    for (let i = 0; i < 10; i++) assert.equal(((await outcome(c)) as EchoReply).server, good.name, 'retries land on the good server');
+    // At least 10 calls, and on until one first attempt has met the failing server: a picker
+    // rebuild may trail the endpoints' readiness by a moment on a loaded machine.
+    let calls = 0;
+    while (calls < 10 || ((bad.calls.Unary ?? 0) === 0 && calls < 200)) {
+      assert.equal(((await outcome(c)) as EchoReply).server, good.name, 'retries land on the good server');
+      calls++;
+    }
 
     const s = await scrape(registry);
     const retried = bad.calls.Unary ?? 0;
     assert.ok(retried > 0, 'some first attempts hit the failing server');
-    assert.equal(valueOf(s, 'grpc_client_started_total', UNARY), 10, 'calls, not attempts');
-    assert.equal(valueOf(s, 'grpc_client_handled_total', { ...UNARY, grpc_code: 'OK' }), 10);
-    assert.equal(valueOf(s, 'grpc_lb_attempts_total', { ...UNARY, attempt: 'first' }), 10);
+    assert.equal(valueOf(s, 'grpc_client_started_total', UNARY), calls, 'calls, not attempts');
+    assert.equal(valueOf(s, 'grpc_client_handled_total', { ...UNARY, grpc_code: 'OK' }), calls);
+    assert.equal(valueOf(s, 'grpc_lb_attempts_total', { ...UNARY, attempt: 'first' }), calls);
     assert.equal(valueOf(s, 'grpc_lb_attempts_total', { ...UNARY, attempt: 'retry_or_hedge' }), retried);
     assert.equal(valueOf(s, 'grpc_lb_endpoint_calls_total', { address: bad.address, code_class: 'endpoint_error' }), retried);
-    assert.equal(valueOf(s, 'grpc_lb_endpoint_calls_total', { address: good.address, code_class: 'ok' }), 10);
+    assert.equal(valueOf(s, 'grpc_lb_endpoint_calls_total', { address: good.address, code_class: 'ok' }), calls);
 
     const [fast, slow] = await start(2);
     slow.behaviour = { delayMs: 300 };
