@@ -4,11 +4,20 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { Behaviour } from '../../test/helpers/echo-server';
 
-/** Starts echo servers in a child process; resolves with their addresses and a stop function. */
-export async function startServerProcess(count: number, behaviours: Behaviour[] = []): Promise<{ addresses: string[]; stop(): void }> {
-  // Compiled (npm run bench) or run from source with tsx: the servers' script is the same kind.
+/** Servers running in a child process: their addresses and a way to stop them. */
+export interface ServerProcess {
+  addresses: string[];
+  stop(): void;
+}
+
+/**
+ * Forks `script` (a sibling module of the caller, given without its extension) with `args`; the
+ * child sends its servers' addresses over IPC once they listen. Compiled (npm run bench) or run
+ * from source with tsx: the child is the same kind.
+ */
+export async function forkServers(dir: string, script: string, args: string[]): Promise<ServerProcess> {
   const compiled = __filename.endsWith('.js');
-  const child: ChildProcess = fork(join(__dirname, compiled ? 'echo-servers.js' : 'echo-servers.ts'), [String(count), JSON.stringify(behaviours)], {
+  const child: ChildProcess = fork(join(dir, `${script}${compiled ? '.js' : '.ts'}`), args, {
     execArgv: compiled ? [] : ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -23,6 +32,11 @@ export async function startServerProcess(count: number, behaviours: Behaviour[] 
       child.kill();
     },
   };
+}
+
+/** Starts echo servers in a child process; resolves with their addresses and a stop function. */
+export function startServerProcess(count: number, behaviours: Behaviour[] = []): Promise<ServerProcess> {
+  return forkServers(__dirname, 'echo-servers', [String(count), JSON.stringify(behaviours)]);
 }
 
 export interface LoadResult {

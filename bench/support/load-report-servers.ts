@@ -6,9 +6,8 @@
 // its busy fraction. A server that answers in 25 ms thus reports a far higher utilization at the
 // same qps than one that answers at once, and ORCA weights (qps / utilization = WORKERS / service
 // time) send it less.
-import { fork, type ChildProcess } from 'node:child_process';
-
 import * as grpc from '@grpc/grpc-js';
+import { forkServers, type ServerProcess } from './harness';
 import { echoService, type EchoReply, type EchoRequest } from '../../test/helpers/echo-server';
 
 /** Capacity the utilization is counted against. */
@@ -81,23 +80,8 @@ async function startServer(name: string, delayMs: number): Promise<{ address: st
 }
 
 /** Starts servers answering after `delays[i]` ms in a child process. */
-export async function startLoadReportProcess(delays: number[]): Promise<{ addresses: string[]; stop(): void }> {
-  const compiled = __filename.endsWith('.js');
-  const child: ChildProcess = fork(__filename, ['serve', JSON.stringify(delays)], {
-    execArgv: compiled ? [] : ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const addresses = await new Promise<string[]>((resolve, reject) => {
-    child.once('message', (m: { addresses: string[] }) => resolve(m.addresses));
-    child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
-  });
-  return {
-    addresses,
-    stop: () => {
-      child.disconnect();
-      child.kill();
-    },
-  };
+export function startLoadReportProcess(delays: number[]): Promise<ServerProcess> {
+  return forkServers(__dirname, 'load-report-servers', ['serve', JSON.stringify(delays)]);
 }
 
 async function serve(delays: number[]): Promise<void> {
