@@ -1,23 +1,44 @@
 import { durationOption } from './duration';
 
-// Exponential backoff with jitter, for loops that retry a registry or a connection after a failure.
+// The one backoff of the library: how long a loop waits after a failure before it tries again.
+// Resolvers and registries retry their registry, endpoints reconnect, health watches reopen, the
+// retry middleware spaces its attempts; each is this formula with its own figures.
+
+/**
+ * How the delay is drawn around its exponential cap:
+ * - 'equal': between half and all of the cap (the default; never retries at once);
+ * - 'full': anywhere in [0, cap) (gRPC A6's choice for retries: fewest collisions);
+ * - a number j in [0, 1): the cap times 1 ± j (gRPC's connection backoff uses 0.2).
+ */
+export type BackoffJitter = 'equal' | 'full' | number;
 
 export interface BackoffOptions {
   /** Delay after the first failure, in ms. */
   readonly initialMs: number;
   /** Cap on the delay, in ms. */
   readonly maxMs: number;
+  /** Growth of the delay per failure. Default 2. */
+  readonly multiplier?: number;
+  /** Default 'equal'. */
+  readonly jitter?: BackoffJitter;
 }
 
+/** Exponents above this change nothing: any multiplier ≥ 1.5 has passed any cap by then. */
+const MAX_EXPONENT = 60;
+
 /**
- * The delay before retry number `failures` (1 after the first failure): doubling from `initialMs`
- * up to `maxMs`, drawn between half and all of that so that many clients that failed together do
- * not retry together.
+ * The delay before retry number `failures` (1 after the first failure): `initialMs` grown by
+ * `multiplier` per failure up to `maxMs`, then jittered so that many clients that failed together
+ * do not retry together. Allocates nothing.
  */
 export function backoffDelay(failures: number, options: BackoffOptions, random: () => number = Math.random): number {
-  const exponent = Math.min(Math.max(failures - 1, 0), 30);
-  const delay = Math.min(options.maxMs, options.initialMs * 2 ** exponent);
-  return delay / 2 + (delay / 2) * random();
+  const exponent = failures <= 1 ? 0 : failures - 1 < MAX_EXPONENT ? failures - 1 : MAX_EXPONENT;
+  const grown = options.initialMs * (options.multiplier ?? 2) ** exponent;
+  const cap = grown < options.maxMs ? grown : options.maxMs;
+  const jitter = options.jitter ?? 'equal';
+  if (jitter === 'equal') return cap / 2 + (cap / 2) * random();
+  if (jitter === 'full') return cap * random();
+  return cap * (1 + jitter * (2 * random() - 1));
 }
 
 /** A `backoff: { initialMs, maxMs }` option, checked; the error names `where` and the field. */
@@ -28,5 +49,5 @@ export function backoffOption(where: string, value: unknown, defaults: BackoffOp
   const initialMs = durationOption(where, 'backoff.initialMs', given.initialMs, defaults.initialMs, { min: 1 });
   const maxMs = durationOption(where, 'backoff.maxMs', given.maxMs, Math.max(defaults.maxMs, initialMs), { min: 1 });
   if (maxMs < initialMs) throw new RangeError(`${where}: backoff.maxMs must be >= backoff.initialMs`);
-  return { initialMs, maxMs };
+  return { ...defaults, initialMs, maxMs };
 }

@@ -1,0 +1,117 @@
+// The one family of option checks. Every factory (createClient, balancers, middleware, resolvers,
+// registries) checks what it is given with these, so every bad option reads the same way:
+// "<where>: <field> must be <what>, got <the value, bounded and escaped>". `field` is printed as
+// given ("options.maxAttempts", "backoff.initialMs", "ms").
+
+import { durationOption, MAX_TIMER_MS } from './duration';
+import { describeValue } from './text';
+
+export { durationOption, MAX_TIMER_MS };
+
+type AnyFunction = (...args: never[]) => unknown;
+
+function fail(where: string, field: string, what: string, value: unknown): never {
+  throw new TypeError(`${where}: ${field} must be ${what}, got ${describeValue(value)}`);
+}
+
+/** Throws unless `options` is an object (not null, not an array); undefined passes when `optional`. */
+export function checkOptionsObject(where: string, options: unknown, optional = true): void {
+  if (optional && options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) fail(where, 'options', 'an object', options);
+}
+
+/** A boolean, or `fallback` when absent. */
+export function booleanOption(where: string, field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(where, field, 'a boolean', value);
+  return value;
+}
+
+export interface IntegerRange {
+  readonly min: number;
+  /** Default Number.MAX_SAFE_INTEGER. */
+  readonly max?: number;
+}
+
+/** A safe integer within [min, max], or `fallback` when absent. */
+export function integerOption<F extends number | undefined>(where: string, field: string, value: unknown, fallback: F, range: IntegerRange): number | F {
+  if (value === undefined) return fallback;
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < range.min || value > max) {
+    fail(where, field, range.max === undefined ? `an integer >= ${range.min}` : `an integer from ${range.min} to ${max}`, value);
+  }
+  return value;
+}
+
+/** Bounds of a number option; an open bound excludes its value. */
+export interface NumberRange {
+  readonly above?: number;
+  readonly atLeast?: number;
+  readonly below?: number;
+  readonly atMost?: number;
+}
+
+/** A finite number within `range`, or `fallback` when absent. */
+export function numberOption<F extends number | undefined>(where: string, field: string, value: unknown, fallback: F, range: NumberRange = {}): number | F {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || !inRange(value, range)) fail(where, field, numberWhat(range), value);
+  return value;
+}
+
+function inRange(value: number, r: NumberRange): boolean {
+  return (
+    (r.above === undefined || value > r.above) &&
+    (r.atLeast === undefined || value >= r.atLeast) &&
+    (r.below === undefined || value < r.below) &&
+    (r.atMost === undefined || value <= r.atMost)
+  );
+}
+
+function numberWhat(r: NumberRange): string {
+  const low = r.above !== undefined ? `(${r.above}` : r.atLeast !== undefined ? `[${r.atLeast}` : undefined;
+  const high = r.below !== undefined ? `${r.below})` : r.atMost !== undefined ? `${r.atMost}]` : undefined;
+  if (low && high) return `a number in ${low}, ${high}`;
+  if (r.above !== undefined) return `a finite number > ${r.above}`;
+  if (r.atLeast !== undefined) return `a finite number >= ${r.atLeast}`;
+  if (r.below !== undefined) return `a finite number < ${r.below}`;
+  if (r.atMost !== undefined) return `a finite number <= ${r.atMost}`;
+  return 'a finite number';
+}
+
+/**
+ * A duration in ms that must be > 0 (or >= 0 with `allowZero`): first checked as a number, then
+ * against the longest delay a Node timer honours, so an oversized value is an error and never a
+ * 1 ms timer.
+ */
+export function positiveDurationOption(where: string, field: string, value: unknown, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  const ms = numberOption(where, field, value, fallback, allowZero ? { atLeast: 0 } : { above: 0 });
+  return durationOption(where, field, ms, fallback, { min: 0 });
+}
+
+/** A function, or `fallback` when absent. */
+export function functionOption<F extends AnyFunction>(where: string, field: string, value: F | undefined, fallback: F): F;
+export function functionOption<F extends AnyFunction>(where: string, field: string, value: F | undefined, fallback?: F): F | undefined;
+export function functionOption<F extends AnyFunction>(where: string, field: string, value: F | undefined, fallback?: F): F | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'function') fail(where, field, 'a function', value);
+  return value;
+}
+
+/** One of `choices`, or `fallback` when absent. */
+export function oneOfOption<T extends string>(where: string, field: string, value: unknown, fallback: T, choices: readonly T[]): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
+    const names = choices.map((c) => `'${c}'`);
+    const what = names.length === 2 ? `${names[0]} or ${names[1]}` : `one of ${names.join(', ')}`;
+    fail(where, field, what, value);
+  }
+  return value as T;
+}
+
+/** A non-empty string, or `fallback` when absent. */
+export function stringOption<F extends string | undefined>(where: string, field: string, value: unknown, fallback: F): string | F {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.length === 0) fail(where, field, 'a non-empty string', value);
+  return value;
+}
