@@ -14,7 +14,8 @@ export {
   type Stub,
 } from './client/create-client';
 export { CallContext, type CallType } from './client/context';
-export { ClientEndpoint, isEndpointFailure, type EndpointInfo, type EndpointState } from './client/endpoint';
+export { ClientEndpoint, type EndpointInfo, type EndpointState } from './client/endpoint';
+export { isEndpointFailure } from './core/status';
 export type { EndpointSetObserver } from './client/endpoint-set';
 export type { MethodConfig, ServiceConfig } from './client/service-config';
 export type { ClientView } from './client/view';

@@ -1,5 +1,6 @@
 import { connectivityState as Connectivity, status as Status, type Client } from '@grpc/grpc-js';
 import type { Endpoint } from '../balancer/types';
+import { isEndpointFailure } from '../core/status';
 import { ConnectSockets } from './connect-sockets';
 import type { Logger } from './logger';
 
@@ -28,18 +29,6 @@ const RECONNECT_INITIAL_MS = 1_000;
 const RECONNECT_MULTIPLIER = 1.6;
 const RECONNECT_JITTER = 0.2;
 const RECONNECT_MAX_MS = 120_000;
-
-/** Status codes that say something about the endpoint rather than the request. */
-export function isEndpointFailure(code: Status): boolean {
-  return (
-    code === Status.UNAVAILABLE ||
-    code === Status.DEADLINE_EXCEEDED ||
-    code === Status.INTERNAL ||
-    code === Status.UNKNOWN ||
-    code === Status.RESOURCE_EXHAUSTED ||
-    code === Status.DATA_LOSS
-  );
-}
 
 /** A snapshot of one endpoint for operators and tests. */
 export interface EndpointInfo {
