@@ -2,14 +2,8 @@ import { status as Status, type StatusObject } from '@grpc/grpc-js';
 import type { CallContext } from '../client/context';
 import {
   budgetOption,
-  checkObject,
   codeSet,
   DEFAULT_MIN_ATTEMPT_MS,
-  fn,
-  integerAtLeast,
-  nonNegativeDuration,
-  optionalFn,
-  positiveDuration,
   PREVIOUS_ATTEMPTS_KEY,
   PUSHBACK_STOP,
   pushbackMs,
@@ -19,6 +13,7 @@ import {
 import { sendsRetries } from '../core/retries';
 import type { Middleware, Next } from './types';
 import { describeValue } from '../core/text';
+import { checkOptionsObject, functionOption, integerOption, numberOption, oneOfOption, positiveDurationOption } from '../core/options';
 
 /** How the backoff is spread: `full` draws from [0, cap), `equal` from [cap/2, cap). */
 export type Jitter = 'full' | 'equal';
@@ -117,31 +112,28 @@ interface RetryPolicy {
  * Streaming calls pass through untouched: their messages cannot be replayed.
  */
 export function retry(options: RetryOptions = {}): Middleware {
-  checkObject('retry', options);
-  const initialBackoffMs = positiveDuration('retry', 'initialBackoffMs', options.initialBackoffMs, DEFAULT_INITIAL_BACKOFF_MS);
-  const maxBackoffMs = positiveDuration('retry', 'maxBackoffMs', options.maxBackoffMs, Math.max(DEFAULT_MAX_BACKOFF_MS, initialBackoffMs));
+  const where = 'retry';
+  checkOptionsObject(where, options, false);
+  const initialBackoffMs = positiveDurationOption(where, 'options.initialBackoffMs', options.initialBackoffMs, DEFAULT_INITIAL_BACKOFF_MS);
+  const maxBackoffMs = positiveDurationOption(where, 'options.maxBackoffMs', options.maxBackoffMs, Math.max(DEFAULT_MAX_BACKOFF_MS, initialBackoffMs));
   if (maxBackoffMs < initialBackoffMs) throw new TypeError(`retry: options.maxBackoffMs (${maxBackoffMs}) must be >= options.initialBackoffMs (${initialBackoffMs})`);
-  const multiplier = options.backoffMultiplier ?? DEFAULT_BACKOFF_MULTIPLIER;
-  if (typeof multiplier !== 'number' || !(multiplier >= 1) || multiplier === Infinity) {
-    throw new TypeError(`retry: options.backoffMultiplier must be a finite number >= 1, got ${describeValue(multiplier)}`);
-  }
-  const jitter = options.jitter ?? DEFAULT_JITTER;
-  if (jitter !== 'full' && jitter !== 'equal') throw new TypeError(`retry: options.jitter must be 'full' or 'equal', got ${describeValue(jitter)}`);
-  const attemptTimeoutMs = options.attemptTimeoutMs === undefined ? Infinity : positiveDuration('retry', 'attemptTimeoutMs', options.attemptTimeoutMs, Infinity);
+  const multiplier = numberOption(where, 'options.backoffMultiplier', options.backoffMultiplier, DEFAULT_BACKOFF_MULTIPLIER, { atLeast: 1 });
+  const jitter = oneOfOption(where, 'options.jitter', options.jitter, DEFAULT_JITTER, ['full', 'equal']);
+  const attemptTimeoutMs = positiveDurationOption(where, 'options.attemptTimeoutMs', options.attemptTimeoutMs, Infinity);
   const policy: RetryPolicy = {
-    maxAttempts: integerAtLeast('retry', 'maxAttempts', options.maxAttempts, 1, DEFAULT_RETRY_MAX_ATTEMPTS),
+    maxAttempts: integerOption(where, 'options.maxAttempts', options.maxAttempts, DEFAULT_RETRY_MAX_ATTEMPTS, { min: 1 }),
     idempotent: idempotentOption(options.idempotent),
-    retryable: codeSet('retry', 'retryableCodes', options.retryableCodes, DEFAULT_RETRYABLE_CODES),
+    retryable: codeSet(where, 'retryableCodes', options.retryableCodes, DEFAULT_RETRYABLE_CODES),
     initialBackoffMs,
     maxBackoffMs,
     multiplier,
     equalJitter: jitter === 'equal',
     attemptTimeoutMs,
-    minAttemptMs: nonNegativeDuration('retry', 'minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS),
-    onRetry: optionalFn('retry', 'onRetry', options.onRetry),
-    now: fn('retry', 'now', options.now, Date.now),
-    random: fn('retry', 'random', options.random, Math.random),
-    sleep: optionalFn('retry', 'sleep', options.sleep),
+    minAttemptMs: positiveDurationOption(where, 'options.minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS, true),
+    onRetry: functionOption(where, 'options.onRetry', options.onRetry),
+    now: functionOption(where, 'options.now', options.now, Date.now),
+    random: functionOption(where, 'options.random', options.random, Math.random),
+    sleep: functionOption(where, 'options.sleep', options.sleep),
   };
   const budgets = budgetSource(budgetOption('retry', options.budget));
   const timed = attemptTimeoutMs !== Infinity;
