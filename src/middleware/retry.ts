@@ -10,7 +10,9 @@ import {
   budgetSource,
   type RetryBudget,
 } from './budget';
+import { backoffDelay, type BackoffOptions } from '../core/backoff';
 import { sendsRetries } from '../core/retries';
+import { abortableSleep } from '../core/sleep';
 import type { Middleware, Next } from './types';
 import { describeValue } from '../core/text';
 import { checkOptionsObject, functionOption, integerOption, numberOption, oneOfOption, positiveDurationOption } from '../core/options';
@@ -91,10 +93,8 @@ interface RetryPolicy {
   readonly maxAttempts: number;
   readonly idempotent: (ctx: CallContext) => boolean;
   readonly retryable: ReadonlySet<Status>;
-  readonly initialBackoffMs: number;
-  readonly maxBackoffMs: number;
-  readonly multiplier: number;
-  readonly equalJitter: boolean;
+  /** Spacing of retries not told by a pushback: initial × multiplier^n up to the cap, jittered. */
+  readonly backoff: BackoffOptions;
   readonly attemptTimeoutMs: number;
   readonly minAttemptMs: number;
   readonly onRetry: ((event: RetryEvent) => void) | undefined;
@@ -124,10 +124,7 @@ export function retry(options: RetryOptions = {}): Middleware {
     maxAttempts: integerOption(where, 'options.maxAttempts', options.maxAttempts, DEFAULT_RETRY_MAX_ATTEMPTS, { min: 1 }),
     idempotent: idempotentOption(options.idempotent),
     retryable: codeSet(where, 'retryableCodes', options.retryableCodes, DEFAULT_RETRYABLE_CODES),
-    initialBackoffMs,
-    maxBackoffMs,
-    multiplier,
-    equalJitter: jitter === 'equal',
+    backoff: { initialMs: initialBackoffMs, maxMs: maxBackoffMs, multiplier, jitter },
     attemptTimeoutMs,
     minAttemptMs: positiveDurationOption(where, 'options.minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS, true),
     onRetry: functionOption(where, 'options.onRetry', options.onRetry),
@@ -168,7 +165,7 @@ function limitAttempt(ctx: CallContext, policy: RetryPolicy, outer: number): voi
 async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget: RetryBudget, outerAttemptDeadline: number): Promise<void> {
   let attempts = 1;
   // Backoff grows per retry since the last pushback: a server that named a wait resets it (A6).
-  let backoffStep = 0;
+  let backoffSteps = 0;
   // Each transparent retry goes to an endpoint the call has not tried: one per endpoint at most.
   let transparentLeft = -1;
   let copied = false;
@@ -197,9 +194,9 @@ async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget
       if (pushback === PUSHBACK_STOP || attempts >= policy.maxAttempts || !budget.canRetry()) return;
       if (pushback !== undefined) {
         delay = pushback;
-        backoffStep = 0;
+        backoffSteps = 0;
       } else {
-        delay = backoff(policy, backoffStep++);
+        delay = backoffDelay(++backoffSteps, policy.backoff, policy.random);
       }
       if (policy.now() + delay + policy.minAttemptMs > ctx.deadline) return;
       attempts++;
@@ -279,27 +276,16 @@ function cutByAttemptTimeout(ctx: CallContext, status: StatusObject, policy: Ret
   );
 }
 
-function backoff(policy: RetryPolicy, step: number): number {
-  const grown = policy.initialBackoffMs * policy.multiplier ** step;
-  const cap = grown < policy.maxBackoffMs ? grown : policy.maxBackoffMs;
-  return policy.equalJitter ? cap / 2 + (policy.random() * cap) / 2 : policy.random() * cap;
-}
-
-/** Waits `ms`, or less when the call is cancelled meanwhile. */
+/** Waits `ms`, or less when the call is cancelled meanwhile (whatever a given `sleep` does). */
 function pause(ctx: CallContext, ms: number, sleep: ((ms: number) => Promise<void>) | undefined): Promise<void> {
+  if (sleep === undefined) return abortableSleep(ms, ctx.signal);
   if (ctx.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    let finished = false;
-    const removeHook = ctx.onAbort(done);
-    if (sleep) sleep(ms).then(done, done);
-    else timer = setTimeout(done, ms);
-    function done(): void {
-      if (finished) return;
-      finished = true;
-      if (timer !== undefined) clearTimeout(timer);
+    const removeHook = ctx.onAbort(resolve);
+    const done = (): void => {
       removeHook();
       resolve();
-    }
+    };
+    sleep(ms).then(done, done);
   });
 }
