@@ -1,5 +1,4 @@
-import { durationOption } from '../core/duration';
-import { describeValue } from '../core/text';
+import { booleanOption, checkOptionsObject, positiveDurationOption } from '../core/options';
 import type { Middleware } from './types';
 
 export interface TimeoutOptions {
@@ -16,13 +15,12 @@ export interface TimeoutOptions {
  * on each attempt, see retry's `attemptTimeoutMs`.
  */
 export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
-  if (typeof ms !== 'number' || !(ms > 0)) throw new TypeError(`timeout(ms): ms must be a number > 0 (milliseconds), got ${describeValue(ms)}`);
-  if (options === null || typeof options !== 'object') throw new TypeError('timeout: options must be an object');
-  const streams = options.streams ?? false;
-  if (typeof streams !== 'boolean') throw new TypeError(`timeout: options.streams must be a boolean, got ${typeof streams}`);
+  // Required: an absent `ms` is checked as null, which no duration is. A finite one must fit a
+  // timer, as grpc-js and any waiting below arm timers from the deadline.
+  if (ms !== Infinity) positiveDurationOption('timeout(ms)', 'ms', ms ?? null, 0);
+  checkOptionsObject('timeout', options, false);
+  const streams = booleanOption('timeout', 'options.streams', options.streams, false);
   if (ms === Infinity) return (next) => next;
-  // A finite timeout must fit a timer: grpc-js and any waiting below arm timers from the deadline.
-  durationOption('timeout(ms)', 'ms', ms, ms);
   return (next) => (ctx) => {
     if (streams || ctx.type === 'unary') {
       // From the call's start rather than from now: time spent in middleware before this one
