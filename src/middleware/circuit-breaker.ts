@@ -1,6 +1,6 @@
 import type { status as Status } from '@grpc/grpc-js';
 import type { CallContext } from '../client/context';
-import type { ClientView } from '../client/view';
+import type { ClientControl, ClientView } from '../client/view';
 import type { MonotonicClock } from '../core/clock';
 import type { Timers } from './budget';
 import { announceBreaker, type CanEject } from './breaker-registry';
@@ -114,7 +114,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
 
 /** What the middleware's methods ask of a scope's breakers. */
 interface Scope {
-  attach(client: ClientView): () => void;
+  attach(client: ClientView, control: ClientControl | undefined): () => void;
   state(key: string): BreakerState | undefined;
   states(): BreakerSnapshot[];
 }
@@ -122,8 +122,8 @@ interface Scope {
 function build(scope: BreakerScope, wrap: (next: Next) => Next, breakers: Scope, events: BreakerEvents, canEject: CanEject | undefined): CircuitBreaker {
   const self: CircuitBreaker = Object.assign(wrap, {
     scope,
-    attach: (client: ClientView) => {
-      const stop = breakers.attach(client);
+    attach: (client: ClientView, control?: ClientControl) => {
+      const stop = breakers.attach(client, control);
       // Others in the chain find it: metrics counts its transitions, a service breaker asks it.
       const leave = announceBreaker(client, self, canEject);
       return () => {
