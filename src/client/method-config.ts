@@ -115,6 +115,8 @@ function waitForReady(options: MethodConfigOptions): Middleware {
       const left = until - options.now();
       if (left <= 0) return;
       await changeOrTimeout(ctx, left);
+      // The same attempt again, as none was sent: its outcome starts afresh.
+      ctx.resetOutcome();
     }
   };
 }

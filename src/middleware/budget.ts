@@ -1,7 +1,7 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type { CallContext } from '../client/context';
 import type { ClientView } from '../client/view';
-import { checkOptionsObject, functionOption, integerOption, numberOption } from '../core/options';
+import { checkOptionsObject, numberOption } from '../core/options';
 
 /**
  * An allowance for extra attempts (retries and hedges). When an upstream fails as a whole, every
@@ -197,25 +197,3 @@ export function budgetOption(factory: string, value: RetryBudget | false | undef
   return value;
 }
 
-// Older names of core/options checks, for callers not yet moved onto it; each is the family's own
-// check under its former signature (`field` without its "options." prefix).
-
-/** @deprecated core/options checkOptionsObject */
-export function checkObject(factory: string, options: unknown): void {
-  checkOptionsObject(factory, options, false);
-}
-
-/** @deprecated core/options integerOption */
-export function integerAtLeast(factory: string, field: string, value: number | undefined, min: number, fallback: number): number {
-  return integerOption(factory, `options.${field}`, value, fallback, { min });
-}
-
-/** @deprecated core/options functionOption */
-export function fn<F extends (...args: never[]) => unknown>(factory: string, field: string, value: F | undefined, fallback: F): F {
-  return functionOption(factory, `options.${field}`, value, fallback);
-}
-
-/** @deprecated core/options functionOption */
-export function optionalFn<F extends (...args: never[]) => unknown>(factory: string, field: string, value: F | undefined): F | undefined {
-  return functionOption(factory, `options.${field}`, value);
-}

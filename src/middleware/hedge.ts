@@ -14,6 +14,7 @@ import {
   type Timers,
 } from './budget';
 import { sendsRetries } from '../core/retries';
+import { declareKind } from './order';
 import type { Middleware, Next } from './types';
 
 /** Why an extra attempt was sent: no answer within the delay, or an earlier attempt failed (non-fatally). */
@@ -104,7 +105,7 @@ export function hedge(options: HedgeOptions = {}): Middleware {
     return new HedgedCall(policy, ctx, next, budgets.of(ctx.client)).start();
   };
   middleware.attach = (client) => () => budgets.forget(client);
-  return sendsRetries(middleware);
+  return sendsRetries(declareKind(middleware, 'hedge'));
 }
 
 /**

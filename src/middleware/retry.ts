@@ -13,6 +13,7 @@ import {
 import { backoffDelay, type BackoffOptions } from '../core/backoff';
 import { sendsRetries } from '../core/retries';
 import { abortableSleep } from '../core/sleep';
+import { declareKind } from './order';
 import type { Middleware, Next } from './types';
 import { describeValue } from '../core/text';
 import { checkOptionsObject, functionOption, integerOption, numberOption, oneOfOption, positiveDurationOption } from '../core/options';
@@ -153,7 +154,7 @@ export function retry(options: RetryOptions = {}): Middleware {
     }
   };
   middleware.attach = (client) => () => budgets.forget(client);
-  return sendsRetries(middleware);
+  return sendsRetries(declareKind(middleware, 'retry'));
 }
 
 function limitAttempt(ctx: CallContext, policy: RetryPolicy, outer: number): void {
@@ -217,7 +218,7 @@ async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget
       copied = true;
     }
     ctx.metadata.set(PREVIOUS_ATTEMPTS_KEY, String(ctx.attempt));
-    ctx.attempt++;
+    ctx.beginAttempt(ctx.attempt + 1);
     if (policy.attemptTimeoutMs !== Infinity) limitAttempt(ctx, policy, outerAttemptDeadline);
     await next(ctx);
   }

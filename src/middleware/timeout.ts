@@ -1,5 +1,6 @@
 import { booleanOption, checkOptionsObject, positiveDurationOption } from '../core/options';
-import type { Middleware } from './types';
+import { declareKind } from './order';
+import type { Middleware, Next } from './types';
 
 export interface TimeoutOptions {
   /**
@@ -20,8 +21,8 @@ export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
   if (ms !== Infinity) positiveDurationOption('timeout(ms)', 'ms', ms ?? null, 0);
   checkOptionsObject('timeout', options, false);
   const streams = booleanOption('timeout', 'options.streams', options.streams, false);
-  if (ms === Infinity) return (next) => next;
-  return (next) => (ctx) => {
+  if (ms === Infinity) return declareKind((next: Next) => next, 'timeout');
+  return declareKind<Middleware>((next) => (ctx) => {
     if (streams || ctx.type === 'unary') {
       // From the call's start rather than from now: time spent in middleware before this one
       // (queues, rate limiters) is part of what the caller waits for.
@@ -29,5 +30,5 @@ export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
       if (deadline < ctx.deadline) ctx.deadline = deadline;
     }
     return next(ctx);
-  };
+  }, 'timeout');
 }
