@@ -4,6 +4,7 @@ import type { ClientControl, ClientView } from '../client/view';
 import type { MonotonicClock } from '../core/clock';
 import type { Timers } from './budget';
 import { announceBreaker, type CanEject } from './breaker-registry';
+import { declareKind } from './order';
 import { EndpointBreakers } from './breaker/endpoint-scope';
 import { BreakerEvents } from './breaker/events';
 import { breakerSettings } from './breaker/options';
@@ -135,5 +136,6 @@ function build(scope: BreakerScope, wrap: (next: Next) => Next, breakers: Scope,
     states: () => breakers.states(),
     onStateChange: (listener: BreakerListener) => events.add(listener),
   });
-  return self;
+  // compose() checks its place: the service breaker outside retry and hedge, the endpoint breaker inside.
+  return declareKind(self, scope === 'endpoint' ? 'endpoint-breaker' : 'service-breaker');
 }
