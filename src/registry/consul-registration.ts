@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
-import { formatAddress } from '../resolver/address';
+import { formatAddress } from '../discovery/address';
 import { MAX_TIMER_MS } from '../core/duration';
 import { describeValue } from '../core/text';
 

@@ -1,5 +1,5 @@
-import { ConsulAccess, ConsulError, type ConsulAnswer, type ConsulConnectionOptions } from '../resolver/consul-client';
-import { asError } from '../resolver/listener';
+import { ConsulAccess, ConsulError, type ConsulAnswer, type ConsulConnectionOptions } from '../discovery/consul-access';
+import { asError } from '../discovery/errors';
 import { nonEmpty, prepare, type ConsulRegistration } from './consul-registration';
 import { deregisterOnSignals, type ShutdownableServer, type ShutdownOptions } from './shutdown';
 

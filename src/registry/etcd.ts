@@ -5,11 +5,11 @@ import { backoffDelay } from '../core/backoff';
 import { durationOption } from '../core/duration';
 import { abortableSleep } from '../core/sleep';
 import { excerpt } from '../core/text';
-import { formatAddress } from '../resolver/address';
-import { etcdConnection } from '../resolver/etcd-client';
-import { EtcdError, type EtcdConnectionOptions } from '../resolver/etcd-options';
-import { etcdLayout, type EtcdKeyFormat } from '../resolver/etcd-format';
-import { asError } from '../resolver/listener';
+import { formatAddress } from '../discovery/address';
+import { etcdConnection } from '../discovery/etcd-connection';
+import { EtcdError, type EtcdConnectionOptions } from '../discovery/etcd-options';
+import { etcdLayout, type EtcdKeyFormat } from '../discovery/etcd-format';
+import { asError } from '../discovery/errors';
 import { deregisterOnSignals, type ShutdownableServer, type ShutdownOptions } from './shutdown';
 
 /**

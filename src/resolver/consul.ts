@@ -2,13 +2,13 @@ import { backoffDelay, backoffOption } from '../core/backoff';
 import { durationOption } from '../core/duration';
 import { abortableSleep } from '../core/sleep';
 import { excerpt } from '../core/text';
-import { ConsulAccess, ConsulError, type ConsulConnectionOptions } from './consul-client';
+import { ConsulAccess, ConsulError, type ConsulConnectionOptions } from '../discovery/consul-access';
 import { consulHealthToInstances } from './consul-health';
 import { registerResolverScheme } from './target';
 import type { Instance, Resolver, ResolverListener } from './types';
 import { watchReporter } from './listener';
 
-export { ConsulError, isConsulError, type ConsulConnectionOptions, type ConsulTlsOptions } from './consul-client';
+export { ConsulError, isConsulError, type ConsulConnectionOptions, type ConsulTlsOptions } from '../discovery/consul-access';
 export { consulHealthToInstances } from './consul-health';
 
 /**

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { backoffDelay, backoffOption } from '../core/backoff';
 import { durationOption } from '../core/duration';
 import { describeValue, excerpt } from '../core/text';
-import { formatAddress, parseAddress, type HostPort } from './address';
+import { formatAddress, parseAddress, type HostPort } from '../discovery/address';
 import { DnsError } from './dns-error';
 import { resolveHost, resolveSrv, type DnsFamily } from './dns-records';
 import type { QueryOptions } from './dns-transport';

@@ -1,4 +1,4 @@
-import { parseAddress } from './address';
+import { parseAddress } from '../discovery/address';
 import { registerResolverScheme } from './target';
 import type { Instance, Resolver } from './types';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { backoffDelay } from '../../../src/core/backoff';
 import { etcdRegistry } from '../../../src/registry/etcd';
 import { etcdResolver } from '../../../src/resolver/etcd';
-import { etcdLayout } from '../../../src/resolver/etcd-format';
+import { etcdLayout } from '../../../src/discovery/etcd-format';
 import { parseTarget, resolveTarget } from '../../../src/resolver/target';
 
 describe('etcd key layouts', () => {

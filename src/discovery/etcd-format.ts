@@ -1,6 +1,6 @@
 import { excerpt } from '../core/text';
 import { parseAddress } from './address';
-import type { Instance } from './types';
+import type { Instance } from './instance';
 
 // How instances are laid out in etcd. Three layouts are spoken, so that a Node client can call Go
 // and Kitex services registered the way they already are, and they can discover ours:
