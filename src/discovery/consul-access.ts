@@ -2,7 +2,7 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOption
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type Consul from 'consul';
-import { durationOption } from '../core/duration';
+import { checkOptionsObject, durationOption } from '../core/options';
 import { redactSecrets } from '../core/text';
 import { formatAddress } from './address';
 import { checkToken, ConsulError, resolveConnection, type ConsulConnectionOptions } from './consul-connection';
@@ -106,7 +106,7 @@ export class ConsulAccess {
   private readonly secrets: (string | undefined)[];
 
   constructor(options: ConsulConnectionOptions, where: string) {
-    if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object`);
+    checkOptionsObject(where, options, false);
     this.requestTimeoutMs = durationOption(where, 'requestTimeoutMs', options.requestTimeoutMs, DEFAULT_CONSUL_REQUEST_TIMEOUT_MS, { min: 1 });
     const given = options.consul;
     if (given !== undefined) {

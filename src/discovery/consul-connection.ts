@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type Consul from 'consul';
 import { isIP } from 'node:net';
+import { stringOption } from '../core/options';
 import { excerpt } from '../core/text';
 import { parseAddress } from './address';
 
@@ -124,9 +125,7 @@ export function resolveConnection(options: ConsulConnectionOptions, where: strin
       }
     }
     if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError(`${where}: tls.cert and tls.key go together`);
-    if (tls.servername !== undefined && (typeof tls.servername !== 'string' || tls.servername.length === 0)) {
-      throw new TypeError(`${where}: tls.servername must be a non-empty string`);
-    }
+    stringOption(where, 'tls.servername', tls.servername, undefined);
   }
   return { secure, host: parsed.host, port: parsed.port, token, tls };
 }

@@ -53,7 +53,7 @@ describe('etcd key layouts', () => {
 
 describe('etcd options and targets', () => {
   test('bad options throw at construction, naming the field, never echoing a password', () => {
-    assert.throws(() => etcdResolver({ format: 'zookeeper' as never }), /format must be one of grpc-lb-kit, grpc-go, kitex/);
+    assert.throws(() => etcdResolver({ format: 'zookeeper' as never }), /format must be one of 'grpc-lb-kit', 'grpc-go', 'kitex'/);
     assert.throws(() => etcdResolver({ hosts: [] }), /hosts must be/);
     assert.throws(() => etcdResolver({ hosts: 'ftp://h:1' }), /http:\/\/ or https:\/\//);
     assert.throws(() => etcdResolver({ hosts: 'http://root:pw@h:1' }), (e: Error) => /must not contain credentials/.test(e.message) && !e.message.includes('pw'));
