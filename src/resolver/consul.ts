@@ -6,7 +6,7 @@ import { excerpt } from '../core/text';
 import { ConsulAccess, ConsulError, type ConsulConnectionOptions } from '../discovery/consul-access';
 import { consulHealthToInstances } from './consul-health';
 import { registerResolverScheme } from './target';
-import type { Instance, Resolver, ResolverListener } from './types';
+import type { Resolver, ResolverListener } from './types';
 import { asError } from '../discovery/errors';
 import { failedWatch, startWatchLoop } from './watch-loop';
 
