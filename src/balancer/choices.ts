@@ -1,4 +1,5 @@
-import { AliasTable, hasExclusions, integerOption } from './common';
+import { integerOption } from '../core/options';
+import { AliasTable, hasExclusions } from './common';
 import type { Endpoint, PickInfo, Picker } from './types';
 
 /** Two choices already take the maximum load from O(log n) to O(log log n); more add little (Envoy's default too). */
@@ -16,8 +17,8 @@ export function choiceOptions(
   options: { choiceCount?: number; fullScanThreshold?: number } | undefined,
 ): { choiceCount: number; fullScanThreshold: number } {
   return {
-    choiceCount: integerOption(factory, 'choiceCount', options?.choiceCount, DEFAULT_CHOICE_COUNT, 1, MAX_CHOICE_COUNT),
-    fullScanThreshold: integerOption(factory, 'fullScanThreshold', options?.fullScanThreshold, DEFAULT_FULL_SCAN_THRESHOLD, 0, Number.MAX_SAFE_INTEGER),
+    choiceCount: integerOption(factory, 'options.choiceCount', options?.choiceCount, DEFAULT_CHOICE_COUNT, { min: 1, max: MAX_CHOICE_COUNT }),
+    fullScanThreshold: integerOption(factory, 'options.fullScanThreshold', options?.fullScanThreshold, DEFAULT_FULL_SCAN_THRESHOLD, { min: 0 }),
   };
 }
 

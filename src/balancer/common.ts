@@ -1,3 +1,4 @@
+import { checkOptionsObject, functionOption, numberOption as coreNumberOption } from '../core/options';
 import type { Endpoint, PickInfo, Picker } from './types';
 
 /**
@@ -122,13 +123,6 @@ export class AliasTable {
   }
 }
 
-/** Throws unless `options` is undefined or an object. */
-export function checkOptionsObject(factory: string, options: unknown): void {
-  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
-    throw new TypeError(`${factory}: options must be an object`);
-  }
-}
-
 /**
  * A uniform source in [0, 1): sfc32 (Chris Doty-Humphrey's small fast counting generator, which
  * passes PractRand), seeded from Math.random. The default instead of Math.random itself because
@@ -158,42 +152,17 @@ export function defaultRandom(): () => number {
   return next;
 }
 
-/** The `random` option, checked; a fresh defaultRandom() when absent. */
-export function randomOption(factory: string, random: unknown): () => number {
-  if (random === undefined) return defaultRandom();
-  if (typeof random !== 'function') throw new TypeError(`${factory}: options.random must be a function returning a number in [0, 1)`);
-  return random as () => number;
+/** The `random` option of a balancer, checked; a fresh defaultRandom() when absent. */
+export function randomSource(where: string, random: (() => number) | undefined): () => number {
+  return functionOption(where, 'options.random', random) ?? defaultRandom();
 }
 
-/** An integer option in [min, max], or its default when absent. */
-export function integerOption(factory: string, field: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`${factory}: options.${field} must be an integer from ${min} to ${max} (got ${describe(value)})`);
-  }
-  return value;
-}
+// Older names of core/options checks, for callers not yet moved onto it.
 
-/** A finite number option with `value > min` (or `>= min` when inclusive), or undefined when absent. */
+/** @deprecated core/options checkOptionsObject */
+export { checkOptionsObject };
+
+/** @deprecated core/options numberOption: `value > min` (or `>= min` when inclusive), undefined when absent. */
 export function numberOption(factory: string, field: string, value: unknown, min: number, inclusive: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || (inclusive ? value < min : value <= min)) {
-    throw new TypeError(`${factory}: options.${field} must be a finite number ${inclusive ? '≥' : '>'} ${min} (got ${describe(value)})`);
-  }
-  return value;
-}
-
-/** A boolean option, or its default when absent. */
-export function booleanOption(factory: string, field: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new TypeError(`${factory}: options.${field} must be a boolean (got ${describe(value)})`);
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
+  return coreNumberOption(factory, `options.${field}`, value, undefined, inclusive ? { atLeast: min } : { above: min });
 }

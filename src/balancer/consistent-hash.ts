@@ -1,13 +1,10 @@
+import { booleanOption, checkOptionsObject, integerOption, numberOption } from '../core/options';
 import {
   EMPTY_PICKER,
   SinglePicker,
-  booleanOption,
-  checkOptionsObject,
   hasExclusions,
-  integerOption,
   liveEndpoints,
-  numberOption,
-  randomOption,
+  randomSource,
 } from './common';
 import { murmur3BytesInt32, murmur3Int32 } from './murmur3';
 import type { Metadata, MetadataValue } from '@grpc/grpc-js';
@@ -95,12 +92,12 @@ export function consistentHash(options?: ConsistentHashOptions): Balancer {
   const factory = 'consistentHash';
   checkOptionsObject(factory, options);
   const header = headerOption(options?.header);
-  const weighted = booleanOption(factory, 'weighted', options?.weighted, DEFAULT_WEIGHTED);
+  const weighted = booleanOption(factory, 'options.weighted', options?.weighted, DEFAULT_WEIGHTED);
   const virtualNodes = weighted
-    ? (numberOption(factory, 'virtualNodes', options?.virtualNodes, 0, false) ?? DEFAULT_VIRTUAL_NODES)
-    : integerOption(factory, 'virtualNodes', options?.virtualNodes, DEFAULT_VIRTUAL_NODES, 1, MAX_RING_POINTS);
-  const loadFactor = numberOption(factory, 'loadFactor', options?.loadFactor, 1, false) ?? 0;
-  const random = randomOption(factory, options?.random);
+    ? numberOption(factory, 'options.virtualNodes', options?.virtualNodes, DEFAULT_VIRTUAL_NODES, { above: 0 })
+    : integerOption(factory, 'options.virtualNodes', options?.virtualNodes, DEFAULT_VIRTUAL_NODES, { min: 1, max: MAX_RING_POINTS });
+  const loadFactor = numberOption(factory, 'options.loadFactor', options?.loadFactor, 0, { above: 1 });
+  const random = randomSource(factory, options?.random);
   return Object.freeze({
     name: 'consistent_hash',
     // A key stays on its owner while the owner connects: the call waits rather than wander (gRPC's ring_hash).

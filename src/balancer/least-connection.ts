@@ -1,5 +1,6 @@
+import { checkOptionsObject } from '../core/options';
 import { BestOfChoicesPicker, choiceOptions } from './choices';
-import { EMPTY_PICKER, SinglePicker, checkOptionsObject, liveEndpoints, randomOption } from './common';
+import { EMPTY_PICKER, SinglePicker, liveEndpoints, randomSource } from './common';
 import type { Balancer, Endpoint, Picker } from './types';
 
 /** Options of leastConnection(). */
@@ -30,7 +31,7 @@ export function leastConnection(options?: LeastConnectionOptions): Balancer {
   const factory = 'leastConnection';
   checkOptionsObject(factory, options);
   const { choiceCount, fullScanThreshold } = choiceOptions(factory, options);
-  const random = randomOption(factory, options?.random);
+  const random = randomSource(factory, options?.random);
   return Object.freeze({
     name: 'least_connection',
     build<E extends Endpoint>(endpoints: readonly E[]): Picker<E> {

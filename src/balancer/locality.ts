@@ -1,11 +1,11 @@
+import { checkOptionsObject, integerOption, numberOption, stringOption } from '../core/options';
+import { excerpt } from '../core/text';
 import {
   AliasTable,
   EMPTY_PICKER,
-  checkOptionsObject,
   effectiveWeight,
   hasExclusions,
-  integerOption,
-  randomOption,
+  randomSource,
 } from './common';
 import { carried } from './slow-start';
 import type { Balancer, Endpoint, PickInfo, Picker } from './types';
@@ -61,13 +61,12 @@ export function localityAware(options: LocalityAwareOptions): Balancer {
   checkOptionsObject(factory, options);
   const zone = options.zone;
   if (typeof zone !== 'string' || zone.length === 0) throw new TypeError(`${factory}: options.zone must be the caller's zone, a non-empty string`);
-  const zoneTag = options.zoneTag ?? DEFAULT_ZONE_TAG;
-  if (typeof zoneTag !== 'string' || zoneTag.length === 0) throw new TypeError(`${factory}: options.zoneTag must be a non-empty string`);
+  const zoneTag = stringOption(factory, 'options.zoneTag', options.zoneTag, DEFAULT_ZONE_TAG);
   const inner = options.balancer ?? weightedRoundRobin();
   if (!inner || typeof inner.build !== 'function') throw new TypeError(`${factory}: options.balancer must be a Balancer (an object with build())`);
   const callerZones = checkCallerZones(factory, options.callerZones);
-  const minEndpoints = integerOption(factory, 'minEndpoints', options.minEndpoints, DEFAULT_MIN_ENDPOINTS, 0, Number.MAX_SAFE_INTEGER);
-  const random = randomOption(factory, options.random);
+  const minEndpoints = integerOption(factory, 'options.minEndpoints', options.minEndpoints, DEFAULT_MIN_ENDPOINTS, { min: 0 });
+  const random = randomSource(factory, options.random);
   const plan: ZonePlan = { zone, zoneTag, callerZones };
   return Object.freeze({
     name: `locality_aware(${inner.name})`,
@@ -152,10 +151,9 @@ function checkCallerZones(factory: string, value: unknown): ReadonlyMap<string, 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${factory}: options.callerZones must be an object of zone → number`);
   const map = new Map<string, number>();
   let sum = 0;
-  for (const [name, share] of Object.entries(value)) {
-    if (typeof share !== 'number' || !Number.isFinite(share) || share < 0) {
-      throw new TypeError(`${factory}: options.callerZones[${JSON.stringify(name.slice(0, 64))}] must be a finite number ≥ 0`);
-    }
+  for (const [name, given] of Object.entries(value)) {
+    // An entry present but undefined is checked as null: every listed zone needs a share.
+    const share = numberOption(factory, `options.callerZones[${excerpt(name, 64)}]`, given ?? null, 0, { atLeast: 0 });
     map.set(name, share);
     sum += share;
   }

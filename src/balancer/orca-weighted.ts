@@ -1,7 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { durationOption } from '../core/duration';
+import { booleanOption, checkOptionsObject, durationOption, numberOption } from '../core/options';
 import { Arrivals } from './arrivals';
-import { EMPTY_PICKER, checkOptionsObject, booleanOption, effectiveWeight, numberOption } from './common';
+import { EMPTY_PICKER, effectiveWeight } from './common';
 import { type LoadReport, loadReportOf } from './orca-report';
 import { type AttachedClient, followOutOfBand } from './orca-out-of-band';
 import { RefreshSchedule, clockOption } from './refresh';
@@ -98,12 +98,12 @@ export function orcaWeighted(options?: OrcaWeightedOptions): OrcaWeightedBalance
   checkOptionsObject(factory, options);
   const inner = options?.balancer ?? weightedRoundRobin();
   if (!inner || typeof inner.build !== 'function') throw new TypeError(`${factory}: options.balancer must be a Balancer (an object with build())`);
-  const oob = booleanOption(factory, 'enableOobLoadReport', options?.enableOobLoadReport, false);
+  const oob = booleanOption(factory, 'options.enableOobLoadReport', options?.enableOobLoadReport, false);
   const oobPeriodMs = durationOption(factory, 'options.oobReportingPeriodMs', options?.oobReportingPeriodMs, DEFAULT_OOB_REPORTING_PERIOD_MS, { min: 1 });
   const config: WeightConfig = {
     blackoutMs: durationOption(factory, 'options.blackoutPeriodMs', options?.blackoutPeriodMs, DEFAULT_BLACKOUT_PERIOD_MS),
     expirationMs: durationOption(factory, 'options.weightExpirationPeriodMs', options?.weightExpirationPeriodMs, DEFAULT_WEIGHT_EXPIRATION_PERIOD_MS, { min: 1 }),
-    penalty: numberOption(factory, 'errorUtilizationPenalty', options?.errorUtilizationPenalty, 0, true) ?? DEFAULT_ERROR_UTILIZATION_PENALTY,
+    penalty: numberOption(factory, 'options.errorUtilizationPenalty', options?.errorUtilizationPenalty, DEFAULT_ERROR_UTILIZATION_PENALTY, { atLeast: 0 }),
   };
   const updateMs = durationOption(factory, 'options.weightUpdatePeriodMs', options?.weightUpdatePeriodMs, DEFAULT_WEIGHT_UPDATE_PERIOD_MS, {
     min: MIN_WEIGHT_UPDATE_PERIOD_MS,

@@ -1,11 +1,10 @@
+import { checkOptionsObject, numberOption } from '../core/options';
 import { BestOfChoicesPicker, choiceOptions } from './choices';
 import {
   EMPTY_PICKER,
   SinglePicker,
-  checkOptionsObject,
   liveEndpoints,
-  numberOption,
-  randomOption,
+  randomSource,
 } from './common';
 import type { Balancer, Endpoint, Picker } from './types';
 
@@ -50,8 +49,8 @@ export function peakEwma(options?: PeakEwmaOptions): Balancer {
   const factory = 'peakEwma';
   checkOptionsObject(factory, options);
   const { choiceCount, fullScanThreshold } = choiceOptions(factory, options);
-  const unknownLatencyMs = numberOption(factory, 'unknownLatencyMs', options?.unknownLatencyMs, 0, false) ?? -1;
-  const random = randomOption(factory, options?.random);
+  const unknownLatencyMs = numberOption(factory, 'options.unknownLatencyMs', options?.unknownLatencyMs, -1, { above: 0 });
+  const random = randomSource(factory, options?.random);
   return Object.freeze({
     name: 'peak_ewma',
     build<E extends Endpoint>(endpoints: readonly E[]): Picker<E> {

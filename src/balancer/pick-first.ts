@@ -1,4 +1,5 @@
-import { booleanOption, checkOptionsObject, EMPTY_PICKER, firstNotExcluded, hasExclusions, liveEndpoints, randomOption } from './common';
+import { booleanOption, checkOptionsObject, functionOption } from '../core/options';
+import { EMPTY_PICKER, firstNotExcluded, hasExclusions, liveEndpoints } from './common';
 import { murmur3 } from './murmur3';
 import type { Balancer, Endpoint, PickInfo, Picker } from './types';
 
@@ -23,8 +24,8 @@ export interface PickFirstOptions {
 export function pickFirst(options?: PickFirstOptions): Balancer {
   const factory = 'pickFirst';
   checkOptionsObject(factory, options);
-  const shuffle = booleanOption(factory, 'shuffleAddressList', options?.shuffleAddressList, false);
-  const random = randomOption(factory, options?.random ?? Math.random);
+  const shuffle = booleanOption(factory, 'options.shuffleAddressList', options?.shuffleAddressList, false);
+  const random = functionOption(factory, 'options.random', options?.random, Math.random);
   // One seed per balancer: the order stays the same across rebuilds, so calls do not wander.
   const seed = Math.floor(random() * 0x1_0000_0000) >>> 0;
   return Object.freeze({

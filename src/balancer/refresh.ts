@@ -1,3 +1,6 @@
+import { monotonicClock, type MonotonicClock } from '../core/clock';
+import { functionOption } from '../core/options';
+
 /** Most picks between two clock reads: at a million picks per second, a read every millisecond. */
 const MAX_STRIDE = 1024;
 
@@ -45,8 +48,6 @@ export class RefreshSchedule {
 }
 
 /** The `now` option of a balancer: a monotonic clock in ms, checked; performance.now when absent. */
-export function clockOption(factory: string, now: unknown): () => number {
-  if (now === undefined) return () => performance.now();
-  if (typeof now !== 'function') throw new TypeError(`${factory}: options.now must be a function returning milliseconds`);
-  return now as () => number;
+export function clockOption(where: string, now: MonotonicClock | undefined): MonotonicClock {
+  return functionOption(where, 'options.now', now, monotonicClock);
 }

@@ -1,11 +1,11 @@
+import { checkOptionsObject } from '../core/options';
 import {
   AliasTable,
   EMPTY_PICKER,
   SinglePicker,
-  checkOptionsObject,
   hasExclusions,
   liveEndpoints,
-  randomOption,
+  randomSource,
 } from './common';
 import type { Balancer, Endpoint, PickInfo, Picker } from './types';
 
@@ -35,7 +35,7 @@ const MAX_DRAWS = 8;
  */
 export function weightedRandom(options?: WeightedRandomOptions): Balancer {
   checkOptionsObject('weightedRandom', options);
-  const random = randomOption('weightedRandom', options?.random);
+  const random = randomSource('weightedRandom', options?.random);
   return Object.freeze({
     name: 'weighted_random',
     build<E extends Endpoint>(endpoints: readonly E[]): Picker<E> {

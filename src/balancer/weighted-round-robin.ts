@@ -1,12 +1,12 @@
+import { checkOptionsObject } from '../core/options';
 import {
   EMPTY_PICKER,
   SinglePicker,
-  checkOptionsObject,
   firstNotExcluded,
   hasExclusions,
   liveEndpoints,
   randomIndex,
-  randomOption,
+  randomSource,
 } from './common';
 import type { Balancer, Endpoint, PickInfo, Picker } from './types';
 
@@ -60,7 +60,7 @@ const MAX_LOOKAHEAD = 64;
  */
 export function weightedRoundRobin(options?: WeightedRoundRobinOptions): Balancer {
   checkOptionsObject('weightedRoundRobin', options);
-  const random = randomOption('weightedRoundRobin', options?.random);
+  const random = randomSource('weightedRoundRobin', options?.random);
   return Object.freeze({
     name: 'weighted_round_robin',
     build<E extends Endpoint>(endpoints: readonly E[]): Picker<E> {

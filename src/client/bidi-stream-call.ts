@@ -1,6 +1,6 @@
 import type { ClientDuplexStream, Metadata, StatusObject } from '@grpc/grpc-js';
 import { Duplex } from 'node:stream';
-import type { AuthContext, StreamSurface, WireCall } from './attempt';
+import type { AuthContext, StreamSurface, WireCall } from './wire';
 import type { CallContext } from './context';
 import type { CallSurface } from './invoker';
 import { finishReadable, StreamPlumbing } from './stream-plumbing';

@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { performance } from 'node:perf_hooks';
+import type { Clock, MonotonicClock } from '../core/clock';
 import { endAttempt, errorMessage, type AuthContext, type ChannelCall, type WireCall } from './attempt';
 import type { CallContext } from './context';
 import type { ClientEndpoint } from './endpoint';
@@ -24,14 +24,15 @@ export class ChannelAttempt implements InterceptingListener, WireCall {
     private readonly endpoint: ClientEndpoint,
     call: ChannelCall,
     private readonly done: () => void,
-    private readonly now: () => number,
+    private readonly now: Clock,
+    statsClock: MonotonicClock,
   ) {
     this.call = call;
     const credentials = ctx.callOptions.credentials;
     if (credentials) call.setCredentials(credentials);
     ctx.inFlight = this;
     ctx.wire = this;
-    this.startedAt = performance.now();
+    this.startedAt = statsClock();
     endpoint.begin();
     call.start(ctx.metadata, this);
     switch (ctx.type) {
@@ -49,7 +50,7 @@ export class ChannelAttempt implements InterceptingListener, WireCall {
         break;
       default:
     }
-    ctx.stream!.bind(this);
+    ctx.stream?.bind(this);
   }
 
   cancel(): void {
@@ -94,7 +95,7 @@ export class ChannelAttempt implements InterceptingListener, WireCall {
     }
     if (ctx.definition.responseStream) {
       ctx.messagesReceived++;
-      ctx.stream!.receiveMessage(message);
+      ctx.stream?.receiveMessage(message);
       return;
     }
     if (this.response !== null) this.call.cancelWithStatus(Status.UNIMPLEMENTED, 'Too many responses received');

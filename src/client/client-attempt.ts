@@ -1,6 +1,6 @@
-import type { CallOptions, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
+import type { CallOptions, ClientReadableStream, ClientWritableStream, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
 import type { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
+import type { Clock, MonotonicClock } from '../core/clock';
 import { endAttempt, type AuthContext, type WireCall } from './attempt';
 import type { CallContext } from './context';
 import type { ClientEndpoint } from './endpoint';
@@ -10,11 +10,6 @@ type SurfaceCall = EventEmitter & {
   cancel(): void;
   getPeer(): string;
   getAuthContext?(): AuthContext;
-  write?(message: unknown, encoding: string | undefined, callback: (error?: Error | null) => void): boolean;
-  end?(): void;
-  pause?(): void;
-  resume?(): void;
-  readonly readableEnded?: boolean;
 };
 
 /**
@@ -24,8 +19,12 @@ type SurfaceCall = EventEmitter & {
  */
 export class ClientAttempt implements WireCall {
   private readonly call: SurfaceCall;
+  /** The call's response stream, for calls whose server streams. */
+  private readonly reader: ClientReadableStream<unknown> | undefined;
+  /** The call's request stream, for calls whose client streams. */
+  private readonly writer: ClientWritableStream<unknown> | undefined;
 
-  constructor(private readonly ctx: CallContext, endpoint: ClientEndpoint, done: () => void, now: () => number) {
+  constructor(private readonly ctx: CallContext, endpoint: ClientEndpoint, done: () => void, now: Clock, statsClock: MonotonicClock) {
     const { definition: def, metadata } = ctx;
     const client = endpoint.client;
     const options = grpcOptions(ctx);
@@ -35,23 +34,25 @@ export class ClientAttempt implements WireCall {
       error = err;
       response = value;
     };
-    const startedAt = performance.now();
+    const startedAt = statsClock();
     endpoint.begin();
     let call: SurfaceCall;
+    let reader: ClientReadableStream<unknown> | undefined;
     switch (ctx.type) {
       case 'unary':
         call = client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, ctx.request, metadata, options, callback);
         break;
       case 'server_stream':
-        call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, ctx.request, metadata, options);
+        call = reader = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, ctx.request, metadata, options);
         break;
       case 'client_stream':
-        call = client.makeClientStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata, options, callback);
+        call = this.writer = client.makeClientStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata, options, callback);
         break;
       default:
-        call = client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata, options);
+        call = reader = this.writer = client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata, options);
     }
     this.call = call;
+    this.reader = reader;
     ctx.inFlight = this;
     ctx.wire = this;
     const stream = ctx.stream;
@@ -59,24 +60,23 @@ export class ClientAttempt implements WireCall {
       ctx.responseMetadata = received;
       stream?.receiveMetadata(received);
     });
-    const reading = def.responseStream;
-    if (reading) {
+    if (reader) {
       // grpc-js emits 'error' before 'status'; the outcome is taken from the status, so this
       // listener only keeps an unheard 'error' from throwing.
-      call.on('error', ignore);
-      call.on('data', (message: unknown) => {
+      reader.on('error', ignore);
+      reader.on('data', (message: unknown) => {
         ctx.messagesReceived++;
-        call.pause!();
-        stream!.receiveMessage(message);
+        reader.pause();
+        stream?.receiveMessage(message);
       });
-      call.pause!();
+      reader.pause();
     }
     call.on('status', (status: StatusObject) => {
       // The callback's error is the truth: grpc-js turns an OK status without a message into one.
       endAttempt(ctx, endpoint, error ?? status, response, startedAt, now);
       // Replies not read yet may still sit in the grpc-js stream: the call ends for the caller
       // only once they have been handed on.
-      if (!reading || call.readableEnded !== false || ctx.aborted) return done();
+      if (!reader || reader.readableEnded || ctx.aborted) return done();
       let removeAbortHook = (): void => undefined;
       const passed = () => {
         call.off('end', passed);
@@ -104,16 +104,16 @@ export class ClientAttempt implements WireCall {
   }
 
   read(): void {
-    this.call.resume!();
+    this.reader?.resume();
   }
 
   write(message: unknown, callback: (error?: Error | null) => void, flags: number | undefined): void {
     this.ctx.messagesSent++;
-    this.call.write!(message, flags === undefined ? undefined : String(flags), callback);
+    this.writer?.write(message, flags === undefined ? undefined : String(flags), callback);
   }
 
   end(): void {
-    this.call.end!();
+    this.writer?.end();
   }
 }
 

@@ -1,6 +1,6 @@
 import type { ClientWritableStream, Metadata, StatusObject } from '@grpc/grpc-js';
 import { Writable } from 'node:stream';
-import type { AuthContext, StreamSurface, WireCall } from './attempt';
+import type { AuthContext, StreamSurface, WireCall } from './wire';
 import { serviceError, type UnaryCallback } from './call-status';
 import type { CallContext } from './context';
 import type { CallSurface } from './invoker';

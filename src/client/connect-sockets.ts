@@ -10,8 +10,9 @@
 // have not received a single byte (an HTTP/2 or TLS peer answers at once; a silent one never).
 
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { isIP, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { isIP, Socket } from 'node:net';
+import { monotonicClock, type MonotonicClock } from '../core/clock';
+import { timerDelay } from '../core/duration';
 import { parseAddress } from '../resolver/address';
 
 const CHANNEL = 'net.client.socket';
@@ -25,14 +26,17 @@ const SILENCE_MS = 1_000;
 
 /** The sockets of one endpoint's connection attempts, while it is connecting. */
 export class ConnectSockets {
-  /** Sockets noted, with when they connected (performance.now()). */
+  /** Sockets noted, with when they connected (by `clock`). */
   private readonly sockets = new Map<Socket, number>();
   private recheck: NodeJS.Timeout | undefined = undefined;
   private readonly host: string | undefined;
   private readonly port: number;
   private watching = false;
 
-  constructor(address: string) {
+  constructor(
+    address: string,
+    private readonly clock: MonotonicClock = monotonicClock,
+  ) {
     const parsed = parseAddress(address);
     // An unparseable address never reaches here (the endpoint set refuses it); stay inert if it does.
     if (parsed instanceof Error) {
@@ -76,7 +80,7 @@ export class ConnectSockets {
   reap(): number {
     let reaped = 0;
     let youngest = -1;
-    const now = performance.now();
+    const now = this.clock();
     for (const [socket, since] of this.sockets) {
       if (socket.destroyed || socket.bytesRead > 0) {
         this.sockets.delete(socket);
@@ -92,7 +96,7 @@ export class ConnectSockets {
       this.recheck = setTimeout(() => {
         this.recheck = undefined;
         this.reap();
-      }, youngest + SILENCE_MS - now);
+      }, timerDelay(youngest + SILENCE_MS - now));
       this.recheck.unref();
     }
     return reaped;
@@ -102,7 +106,7 @@ export class ConnectSockets {
   offer(socket: Socket): void {
     if (socket.remotePort !== this.port) return;
     if (this.host !== undefined && socket.remoteAddress !== this.host && !sameLoopback(socket.remoteAddress, this.host)) return;
-    this.sockets.set(socket, performance.now());
+    this.sockets.set(socket, this.clock());
     socket.once('close', () => this.sockets.delete(socket));
   }
 }
@@ -110,12 +114,19 @@ export class ConnectSockets {
 const watchers = new Set<ConnectSockets>();
 
 function onSocket(message: unknown): void {
-  const socket = (message as { socket?: Socket }).socket;
-  if (socket === undefined || typeof socket.once !== 'function') return;
+  const socket = socketOf(message);
+  if (socket === undefined) return;
   // The socket is published before it connects: its peer is known only once it has.
   socket.once('connect', () => {
     for (const watcher of watchers) watcher.offer(socket);
   });
+}
+
+/** The socket a `net.client.socket` message carries (Node publishes `{ socket }`). */
+function socketOf(message: unknown): Socket | undefined {
+  if (message === null || typeof message !== 'object' || !('socket' in message)) return undefined;
+  const { socket } = message;
+  return socket instanceof Socket ? socket : undefined;
 }
 
 /** '::ffff:127.0.0.1' and '127.0.0.1' are one peer. */

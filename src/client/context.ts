@@ -1,17 +1,18 @@
-import { Metadata, status as Status, type CallOptions, type MethodDefinition, type StatusObject } from '@grpc/grpc-js';
+import type { CallOptions, Metadata, MethodDefinition } from '@grpc/grpc-js';
 import type { PickInfo } from '../balancer/types';
-import type { StreamSurface, WireCall } from './attempt';
-import type { ClientEndpoint } from './endpoint';
+import { AttemptOutcome } from './outcome';
+import type { StreamSurface, WireCall } from './wire';
 import type { ClientView } from './view';
 
 export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
 /**
  * One call as the middleware chain sees it. Call-level fields are set when the call starts;
- * the outcome fields describe the latest attempt. Hedging runs attempts side by side on forks
- * (see fork()), which share the call-level state.
+ * the outcome fields (AttemptOutcome: status, endpoint, response, …) describe the latest
+ * attempt. Hedging runs attempts side by side on forks (see fork()), which share the call-level
+ * state.
  */
-export class CallContext implements PickInfo {
+export class CallContext extends AttemptOutcome implements PickInfo {
   /** The client making the call: its endpoints, for middleware that acts on them (breakers, metrics). */
   readonly client: ClientView;
   /** The service name the resolver resolves, e.g. "user-service". */
@@ -40,17 +41,6 @@ export class CallContext implements PickInfo {
   attempt = 1;
   /** Deadline of this attempt alone (epoch ms), tighter than `deadline` when retry sets one; Infinity for none. */
   attemptDeadline = Infinity;
-  /** The endpoint the latest attempt was sent to; undefined when none could be picked. */
-  endpoint: ClientEndpoint | undefined = undefined;
-  /** Outcome of the latest attempt; undefined until it has finished. */
-  status: StatusObject | undefined = undefined;
-  /** The response message of a successful unary or client-streaming call. */
-  response: unknown = undefined;
-  /** Response headers of the latest attempt, when the server sent any. */
-  responseMetadata: Metadata | undefined = undefined;
-  /** When the latest attempt started and finished (epoch ms); 0 before. */
-  attemptStartedAt = 0;
-  attemptEndedAt = 0;
   /** Messages of a streaming call, counted as they pass. */
   messagesSent = 0;
   messagesReceived = 0;
@@ -92,6 +82,7 @@ export class CallContext implements PickInfo {
     tried?: Set<string>;
     values?: Map<unknown, unknown>;
   }) {
+    super();
     this.client = init.client;
     this.service = init.service;
     this.target = init.target;
@@ -223,36 +214,21 @@ export class CallContext implements PickInfo {
     return child;
   }
 
+  /**
+   * Starts attempt number `attempt` of this call: the one reset of the outcome between attempts,
+   * made by the layer that sends the call again (retry), so that a layer below that answers
+   * without sending leaves no earlier attempt's outcome behind.
+   */
+  beginAttempt(attempt: number): void {
+    this.attempt = attempt;
+    this.resetOutcome();
+  }
+
   /** Takes the outcome of `attempt` (a fork) as this call's outcome. */
   adopt(attempt: CallContext): void {
     this.attempt = attempt.attempt;
-    this.endpoint = attempt.endpoint;
-    this.status = attempt.status;
-    this.response = attempt.response;
-    this.responseMetadata = attempt.responseMetadata;
+    this.adoptOutcome(attempt);
     if (attempt.wire) this.wire = attempt.wire;
-    this.attemptStartedAt = attempt.attemptStartedAt;
-    this.attemptEndedAt = attempt.attemptEndedAt;
-  }
-
-  /** Clears the outcome before another attempt. */
-  resetOutcome(): void {
-    this.endpoint = undefined;
-    this.status = undefined;
-    this.response = undefined;
-    this.responseMetadata = undefined;
-    this.attemptStartedAt = 0;
-    this.attemptEndedAt = 0;
-  }
-
-  /** Ends the attempt without sending it (a middleware refusing the call): sets the status. */
-  fail(code: Status, details: string, metadata: Metadata = new Metadata()): void {
-    this.status = { code, details, metadata };
-  }
-
-  /** True when the latest attempt finished with OK. */
-  get ok(): boolean {
-    return this.status !== undefined && this.status.code === Status.OK;
   }
 }
 

@@ -1,5 +1,7 @@
 import { Metadata, status as Status, type ClientReadableStream, type ClientUnaryCall, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { durationOption } from '../core/duration';
+import { backoffDelay, type BackoffOptions } from '../core/backoff';
+import { systemClock, type Clock } from '../core/clock';
+import { positiveDurationOption } from '../core/options';
 import { describeValue } from '../core/text';
 import { CHECK, WATCH } from './health-proto';
 import type { ClientEndpoint } from './endpoint';
@@ -33,10 +35,7 @@ export const DEFAULT_HEALTH_CHECK_SERVICE = '';
  * Re-establishing a broken Watch: gRPC's connection-backoff numbers (1 s, ×1.6, ±20 %), capped
  * lower than its 120 s because the endpoint's health is stale for as long as the Watch is down.
  */
-const WATCH_RETRY_INITIAL_MS = 1_000;
-const WATCH_RETRY_MULTIPLIER = 1.6;
-const WATCH_RETRY_JITTER = 0.2;
-const WATCH_RETRY_MAX_MS = 30_000;
+const WATCH_RETRY_BACKOFF: BackoffOptions = Object.freeze({ initialMs: 1_000, maxMs: 30_000, multiplier: 1.6, jitter: 0.2 });
 
 const SERVING = 'SERVING';
 
@@ -46,18 +45,13 @@ export function resolveHealthCheckOptions(value: boolean | HealthCheckOptions): 
   if (value !== true && (value === null || typeof value !== 'object')) {
     throw new TypeError(`createClient: options.healthCheck must be true, false or an object of options, got ${describeValue(value)}`);
   }
-  const { service = DEFAULT_HEALTH_CHECK_SERVICE, intervalMs = DEFAULT_HEALTH_CHECK_INTERVAL_MS, timeoutMs = DEFAULT_HEALTH_CHECK_TIMEOUT_MS } = value === true ? {} : value;
+  const given: HealthCheckOptions = value === true ? {} : value;
+  const service: unknown = given.service === undefined ? DEFAULT_HEALTH_CHECK_SERVICE : given.service;
+  // '' is a valid name here (the whole server), which no non-empty-string check would pass.
   if (typeof service !== 'string') throw new TypeError(`createClient: options.healthCheck.service must be a string ('' for the whole server), got ${describeValue(service)}`);
-  for (const [name, ms] of [
-    ['intervalMs', intervalMs],
-    ['timeoutMs', timeoutMs],
-  ] as const) {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-      throw new TypeError(`createClient: options.healthCheck.${name} must be a finite number > 0 (milliseconds), got ${describeValue(ms)}`);
-    }
-    // Each becomes a timer: beyond what a timer honours it would fire after 1 ms.
-    durationOption('createClient', `options.healthCheck.${name}`, ms, ms);
-  }
+  // Each becomes a timer: beyond what a timer honours it would fire after 1 ms.
+  const intervalMs = positiveDurationOption('createClient', 'options.healthCheck.intervalMs', given.intervalMs, DEFAULT_HEALTH_CHECK_INTERVAL_MS);
+  const timeoutMs = positiveDurationOption('createClient', 'options.healthCheck.timeoutMs', given.timeoutMs, DEFAULT_HEALTH_CHECK_TIMEOUT_MS);
   return Object.freeze({ service, intervalMs, timeoutMs });
 }
 
@@ -69,11 +63,12 @@ export function resolveHealthCheckOptions(value: boolean | HealthCheckOptions): 
  * the first calls; a server without the health service counts as serving throughout.
  * Returns a function that stops all checking (no stream or timer is left behind).
  */
-export function startHealthChecking(view: ClientView, options: ResolvedHealthCheckOptions, logger: Logger, random: () => number = Math.random): () => void {
+export function startHealthChecking(view: ClientView, options: ResolvedHealthCheckOptions, logger: Logger, random: () => number = Math.random, now: Clock = systemClock): () => void {
   const checkers = new Map<ClientEndpoint, EndpointHealth>();
+  const tools: HealthTools = { logger, random, now };
   const add = (endpoint: ClientEndpoint) => {
     if (checkers.has(endpoint) || endpoint.state === 'shutdown') return;
-    const checker = new EndpointHealth(endpoint, view.service, options, logger, random);
+    const checker = new EndpointHealth(endpoint, view.service, options, tools);
     checkers.set(endpoint, checker);
     checker.update();
   };
@@ -98,6 +93,14 @@ export function startHealthChecking(view: ClientView, options: ResolvedHealthChe
 
 type HealthResponse = { status?: string };
 
+/** What the health checking of every endpoint shares. */
+interface HealthTools {
+  readonly logger: Logger;
+  readonly random: () => number;
+  /** Wall clock, epoch ms: Check deadlines. */
+  readonly now: Clock;
+}
+
 /** The health checking of one endpoint: at most one health call or one timer at a time. */
 class EndpointHealth {
   /** Watch until the server proves it has none, then Check; 'off' for a server without a health service. */
@@ -109,14 +112,15 @@ class EndpointHealth {
   private stopped = false;
   private warnedNoHealthService = false;
   private readonly fields: { service: string; address: string; healthService: string };
+  private readonly logger: Logger;
 
   constructor(
     private readonly endpoint: ClientEndpoint,
     service: string,
     private readonly options: ResolvedHealthCheckOptions,
-    private readonly logger: Logger,
-    private readonly random: () => number,
+    private readonly tools: HealthTools,
   ) {
+    this.logger = tools.logger;
     this.fields = { service, address: endpoint.address, healthService: options.service };
   }
 
@@ -148,7 +152,7 @@ class EndpointHealth {
 
   private watch(): void {
     const { service, timeoutMs } = this.options;
-    const call = this.endpoint.client.makeServerStreamRequest(WATCH.path, WATCH.requestSerialize, WATCH.responseDeserialize, { service }, new Metadata(), {}) as ClientReadableStream<HealthResponse>;
+    const call: ClientReadableStream<HealthResponse> = this.endpoint.client.makeServerStreamRequest(WATCH.path, WATCH.requestSerialize, WATCH.responseDeserialize, { service }, new Metadata(), {});
     this.call = call;
     let timedOut = false;
     const firstAnswer = setTimeout(() => {
@@ -191,7 +195,7 @@ class EndpointHealth {
       CHECK.responseDeserialize,
       { service },
       new Metadata(),
-      { deadline: Date.now() + timeoutMs },
+      { deadline: this.tools.now() + timeoutMs },
       (error: ServiceError | null, response?: HealthResponse) => {
         if (this.call !== call) return;
         this.call = undefined;
@@ -243,9 +247,7 @@ class EndpointHealth {
   }
 
   private retry(): void {
-    const base = Math.min(WATCH_RETRY_INITIAL_MS * WATCH_RETRY_MULTIPLIER ** this.failures, WATCH_RETRY_MAX_MS);
-    this.failures++;
-    this.schedule(base * (1 + WATCH_RETRY_JITTER * (2 * this.random() - 1)));
+    this.schedule(backoffDelay(++this.failures, WATCH_RETRY_BACKOFF, this.tools.random));
   }
 
   private schedule(delayMs: number): void {

@@ -4,8 +4,8 @@
 // documented for those.
 
 import { status as Status } from '@grpc/grpc-js';
-import { timerDelay } from '../core/duration';
 import { sendsRetries } from '../core/retries';
+import { abortableSleep } from '../core/sleep';
 import { retryBudget } from '../middleware/budget';
 import { compose } from '../middleware/compose';
 import { hedge } from '../middleware/hedge';
@@ -115,6 +115,8 @@ function waitForReady(options: MethodConfigOptions): Middleware {
       const left = until - options.now();
       if (left <= 0) return;
       await changeOrTimeout(ctx, left);
+      // The same attempt again, as none was sent: its outcome starts afresh.
+      ctx.resetOutcome();
     }
   };
 }
@@ -124,16 +126,13 @@ function unpicked(ctx: CallContext): boolean {
   return ctx.endpoint === undefined && ctx.status !== undefined && ctx.status.code === Status.UNAVAILABLE;
 }
 
-function changeOrTimeout(ctx: CallContext, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      stop();
-      removeAbortHook();
-      resolve();
-    };
-    const timer = setTimeout(done, timerDelay(ms));
-    const stop = ctx.client.observe({ onEndpointChanged: done, onEndpointAdded: done, onResolved: done });
-    const removeAbortHook = ctx.onAbort(done);
-  });
+/** Waits `ms`, or less when the client's endpoints change or the call is cancelled. */
+async function changeOrTimeout(ctx: CallContext, ms: number): Promise<void> {
+  const woken = new AbortController();
+  const wake = (): void => woken.abort();
+  const stop = ctx.client.observe({ onEndpointChanged: wake, onEndpointAdded: wake, onResolved: wake });
+  const removeAbortHook = ctx.onAbort(wake);
+  await abortableSleep(ms, woken.signal);
+  stop();
+  removeAbortHook();
 }

@@ -1,6 +1,6 @@
 import { status as Status, type StatusObject } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
-import type { AuthContext, WireCall } from './attempt';
+import type { AuthContext, WireCall } from './wire';
 import { serviceError } from './call-status';
 import type { CallContext } from './context';
 

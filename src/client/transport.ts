@@ -1,5 +1,6 @@
 import { status as Status } from '@grpc/grpc-js';
-import { timerDelay } from '../core/duration';
+import { monotonicClock, type Clock, type MonotonicClock } from '../core/clock';
+import { abortableSleep } from '../core/sleep';
 import type { Next } from '../middleware/types';
 import { errorMessage, type ChannelCall } from './attempt';
 import { ChannelAttempt } from './channel-attempt';
@@ -11,7 +12,10 @@ import type { EndpointSet } from './endpoint-set';
 export interface TransportOptions {
   /** How long a call without a deadline waits for an endpoint to become ready. */
   readonly pickTimeoutMs: number;
-  readonly now: () => number;
+  /** Wall clock, epoch ms: deadlines and the attempts' start and end times. */
+  readonly now: Clock;
+  /** Monotonic clock the attempts' latency samples are measured by. Default performance.now(). */
+  readonly statsClock?: MonotonicClock;
   /** Middleware hooks told of each attempt's endpoint before it is sent; usually empty. */
   readonly picked: readonly ((ctx: CallContext, endpoint: ClientEndpoint) => void)[];
   /**
@@ -25,7 +29,8 @@ export interface TransportOptions {
  * The end of the middleware chain: picks an endpoint (waiting, within bounds, when none is ready
  * yet) and sends the attempt on it. Resolves when the attempt has finished, outcome in ctx.
  */
-export function transport(set: EndpointSet, options: TransportOptions): Next {
+export function transport(set: EndpointSet, given: TransportOptions): Next {
+  const options: Required<TransportOptions> = { ...given, statsClock: given.statsClock ?? monotonicClock };
   return (ctx) => {
     ctx.resetOutcome();
     const endpoint = ctx.aborted ? undefined : set.pick(ctx);
@@ -38,7 +43,7 @@ export function transport(set: EndpointSet, options: TransportOptions): Next {
  * Sends one attempt on `endpoint`: straight onto its channel, or through grpc-js's Client when
  * the call has interceptors. Resolves when the attempt has ended.
  */
-function send(ctx: CallContext, endpoint: ClientEndpoint, options: TransportOptions): Promise<void> {
+function send(ctx: CallContext, endpoint: ClientEndpoint, options: Required<TransportOptions>): Promise<void> {
   if (ctx.type !== 'unary') {
     const stream = ctx.stream;
     if (!stream) {
@@ -51,7 +56,7 @@ function send(ctx: CallContext, endpoint: ClientEndpoint, options: TransportOpti
       return Promise.resolve();
     }
   }
-  const { now, picked: hooks } = options;
+  const { now, statsClock, picked: hooks } = options;
   ctx.endpoint = endpoint;
   ctx.noteTried(endpoint.address);
   ctx.attemptStartedAt = now();
@@ -72,8 +77,8 @@ function send(ctx: CallContext, endpoint: ClientEndpoint, options: TransportOpti
     }
   }
   return new Promise((resolve) => {
-    if (call) new ChannelAttempt(ctx, endpoint, call, resolve, now);
-    else new ClientAttempt(ctx, endpoint, resolve, now);
+    if (call) new ChannelAttempt(ctx, endpoint, call, resolve, now, statsClock);
+    else new ClientAttempt(ctx, endpoint, resolve, now, statsClock);
   });
 }
 
@@ -105,16 +110,17 @@ async function waitForEndpoint(ctx: CallContext, set: EndpointSet, options: Tran
       ctx.fail(Status.UNAVAILABLE, `${why.message} (waited ${options.pickTimeoutMs} ms)`);
       return undefined;
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timerDelay(Math.min(deadline, waitUntil) - now));
-      const removeAbortHook = ctx.onAbort(done);
-      const removeWaiter = set.onNextChange(done);
-      function done() {
-        clearTimeout(timer);
-        removeAbortHook();
-        removeWaiter();
-        resolve();
-      }
-    });
+    await waitForChange(ctx, set, Math.min(deadline, waitUntil) - now);
   }
+}
+
+/** Waits `ms`, or less when the set changes or the call is cancelled. */
+async function waitForChange(ctx: CallContext, set: EndpointSet, ms: number): Promise<void> {
+  const change = new AbortController();
+  const changed = () => change.abort();
+  const removeAbortHook = ctx.onAbort(changed);
+  const removeWaiter = set.onNextChange(changed);
+  await abortableSleep(ms, change.signal);
+  removeAbortHook();
+  removeWaiter();
 }

@@ -1,6 +1,6 @@
 import { status as Status, type ClientUnaryCall, type StatusObject } from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
-import type { AuthContext } from './attempt';
+import type { AuthContext } from './wire';
 import { serviceError, type UnaryCallback } from './call-status';
 import type { CallContext } from './context';
 import type { CallSurface } from './invoker';

@@ -4,7 +4,7 @@
 // a single failing endpoint.
 
 import type { ClientView } from '../client/view';
-import type { BreakerListener, BreakerScope, BreakerSnapshot } from './circuit-breaker';
+import type { BreakerListener, BreakerScope, BreakerSnapshot } from './breaker/types';
 
 /** A breaker as others in its chain see it. */
 export interface ChainBreaker {

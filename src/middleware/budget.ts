@@ -1,7 +1,7 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type { CallContext } from '../client/context';
 import type { ClientView } from '../client/view';
-import { durationOption } from '../core/duration';
+import { checkOptionsObject, numberOption } from '../core/options';
 
 /**
  * An allowance for extra attempts (retries and hedges). When an upstream fails as a whole, every
@@ -47,9 +47,9 @@ export class TokenBucketBudget implements RetryBudget {
   private readonly threshold: number;
 
   constructor(options: RetryBudgetOptions = {}) {
-    checkObject('retryBudget', options);
-    this.maxTokens = positive('retryBudget', 'maxTokens', options.maxTokens, DEFAULT_MAX_TOKENS);
-    this.tokenRatio = positive('retryBudget', 'tokenRatio', options.tokenRatio, DEFAULT_TOKEN_RATIO);
+    checkOptionsObject('retryBudget', options, false);
+    this.maxTokens = numberOption('retryBudget', 'options.maxTokens', options.maxTokens, DEFAULT_MAX_TOKENS, { above: 0 });
+    this.tokenRatio = numberOption('retryBudget', 'options.tokenRatio', options.tokenRatio, DEFAULT_TOKEN_RATIO, { above: 0 });
     this.count = this.maxTokens;
     this.threshold = this.maxTokens / 2;
   }
@@ -167,58 +167,7 @@ export function pushbackMs(metadata: Metadata | undefined): number | undefined {
 /** The request metadata key telling the server how many attempts came before this one (A6). */
 export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
 
-// Validation shared by the middleware factories: each names the factory and the field.
-
-export function checkObject(factory: string, options: unknown): void {
-  if (options === null || typeof options !== 'object') throw new TypeError(`${factory}: options must be an object, got ${options === null ? 'null' : typeof options}`);
-}
-
-export function positive(factory: string, field: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || value === Infinity) {
-    throw new TypeError(`${factory}: options.${field} must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-export function nonNegative(factory: string, field: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
-    throw new TypeError(`${factory}: options.${field} must be a finite number >= 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** A duration option > 0 that a Node timer honours (at most MAX_TIMER_MS, see core/duration). */
-export function positiveDuration(factory: string, field: string, value: number | undefined, fallback: number): number {
-  const ms = positive(factory, field, value, fallback);
-  return value === undefined ? ms : durationOption(factory, `options.${field}`, ms, fallback);
-}
-
-/** A duration option >= 0 that a Node timer honours. */
-export function nonNegativeDuration(factory: string, field: string, value: number | undefined, fallback: number): number {
-  const ms = nonNegative(factory, field, value, fallback);
-  return value === undefined ? ms : durationOption(factory, `options.${field}`, ms, fallback);
-}
-
-export function integerAtLeast(factory: string, field: string, value: number | undefined, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(`${factory}: options.${field} must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}
-
-export function fn<F extends (...args: never[]) => unknown>(factory: string, field: string, value: F | undefined, fallback: F): F {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'function') throw new TypeError(`${factory}: options.${field} must be a function, got ${typeof value}`);
-  return value;
-}
-
-export function optionalFn<F extends (...args: never[]) => unknown>(factory: string, field: string, value: F | undefined): F | undefined {
-  if (value !== undefined && typeof value !== 'function') throw new TypeError(`${factory}: options.${field} must be a function, got ${typeof value}`);
-  return value;
-}
+// The domain checks of retry() and hedge() options; plain values go through core/options.
 
 export function timersOption(factory: string, value: Timers | undefined): Timers {
   if (value === undefined) return systemTimers;
@@ -247,3 +196,4 @@ export function budgetOption(factory: string, value: RetryBudget | false | undef
   }
   return value;
 }
+

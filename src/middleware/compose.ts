@@ -1,10 +1,15 @@
+import { checkOrder } from './order';
 import type { Middleware, Next } from './types';
 
 /**
  * Chains middleware around `terminal`. The first in the list is the outermost: it sees the call
- * first and its outcome last, as in Kitex and as one reads the list.
+ * first and its outcome last, as in Kitex and as one reads the list. The library's own
+ * middleware must keep their order (see order.ts: timeout and the service breaker outside
+ * retry and hedge, the endpoint breaker and metrics().attempts inside them); a list that breaks
+ * it is refused here, naming the pair.
  */
 export function compose(middleware: readonly Middleware[], terminal: Next): Next {
+  checkOrder(middleware);
   let next = terminal;
   for (let i = middleware.length - 1; i >= 0; i--) {
     const wrap = middleware[i];

@@ -1,16 +1,11 @@
 import { status as Status } from '@grpc/grpc-js';
 import type { CallContext } from '../client/context';
+import { checkOptionsObject, functionOption, integerOption, positiveDurationOption } from '../core/options';
 import {
   budgetOption,
-  checkObject,
   codeSet,
   DEFAULT_MIN_ATTEMPT_MS,
-  fn,
-  integerAtLeast,
-  nonNegativeDuration,
-  optionalFn,
   budgetSource,
-  positiveDuration,
   PREVIOUS_ATTEMPTS_KEY,
   PUSHBACK_STOP,
   pushbackMs,
@@ -19,6 +14,7 @@ import {
   type Timers,
 } from './budget';
 import { sendsRetries } from '../core/retries';
+import { declareKind } from './order';
 import type { Middleware, Next } from './types';
 
 /** Why an extra attempt was sent: no answer within the delay, or an earlier attempt failed (non-fatally). */
@@ -88,15 +84,16 @@ interface HedgePolicy {
  * differ. Streaming calls pass through untouched.
  */
 export function hedge(options: HedgeOptions = {}): Middleware {
-  checkObject('hedge', options);
-  const now = fn('hedge', 'now', options.now, Date.now);
-  const timers = timersOption('hedge', options.timers);
+  const where = 'hedge';
+  checkOptionsObject(where, options, false);
+  const now = functionOption(where, 'options.now', options.now, Date.now);
+  const timers = timersOption(where, options.timers);
   const policy: HedgePolicy = {
-    delayMs: positiveDuration('hedge', 'delayMs', options.delayMs, DEFAULT_HEDGE_DELAY_MS),
-    maxAttempts: integerAtLeast('hedge', 'maxAttempts', options.maxAttempts, 1, DEFAULT_HEDGE_MAX_ATTEMPTS),
-    nonFatal: codeSet('hedge', 'nonFatalCodes', options.nonFatalCodes, DEFAULT_NON_FATAL_CODES),
-    minAttemptMs: nonNegativeDuration('hedge', 'minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS),
-    onHedge: optionalFn('hedge', 'onHedge', options.onHedge),
+    delayMs: positiveDurationOption(where, 'options.delayMs', options.delayMs, DEFAULT_HEDGE_DELAY_MS),
+    maxAttempts: integerOption(where, 'options.maxAttempts', options.maxAttempts, DEFAULT_HEDGE_MAX_ATTEMPTS, { min: 1 }),
+    nonFatal: codeSet(where, 'nonFatalCodes', options.nonFatalCodes, DEFAULT_NON_FATAL_CODES),
+    minAttemptMs: positiveDurationOption(where, 'options.minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS, true),
+    onHedge: functionOption(where, 'options.onHedge', options.onHedge),
     now,
     timers,
     queue: new WakeQueue(now, timers),
@@ -108,7 +105,7 @@ export function hedge(options: HedgeOptions = {}): Middleware {
     return new HedgedCall(policy, ctx, next, budgets.of(ctx.client)).start();
   };
   middleware.attach = (client) => () => budgets.forget(client);
-  return sendsRetries(middleware);
+  return sendsRetries(declareKind(middleware, 'hedge'));
 }
 
 /**

@@ -2,23 +2,21 @@ import { status as Status, type StatusObject } from '@grpc/grpc-js';
 import type { CallContext } from '../client/context';
 import {
   budgetOption,
-  checkObject,
   codeSet,
   DEFAULT_MIN_ATTEMPT_MS,
-  fn,
-  integerAtLeast,
-  nonNegativeDuration,
-  optionalFn,
-  positiveDuration,
   PREVIOUS_ATTEMPTS_KEY,
   PUSHBACK_STOP,
   pushbackMs,
   budgetSource,
   type RetryBudget,
 } from './budget';
+import { backoffDelay, type BackoffOptions } from '../core/backoff';
 import { sendsRetries } from '../core/retries';
+import { abortableSleep } from '../core/sleep';
+import { declareKind } from './order';
 import type { Middleware, Next } from './types';
 import { describeValue } from '../core/text';
+import { checkOptionsObject, functionOption, integerOption, numberOption, oneOfOption, positiveDurationOption } from '../core/options';
 
 /** How the backoff is spread: `full` draws from [0, cap), `equal` from [cap/2, cap). */
 export type Jitter = 'full' | 'equal';
@@ -96,10 +94,8 @@ interface RetryPolicy {
   readonly maxAttempts: number;
   readonly idempotent: (ctx: CallContext) => boolean;
   readonly retryable: ReadonlySet<Status>;
-  readonly initialBackoffMs: number;
-  readonly maxBackoffMs: number;
-  readonly multiplier: number;
-  readonly equalJitter: boolean;
+  /** Spacing of retries not told by a pushback: initial × multiplier^n up to the cap, jittered. */
+  readonly backoff: BackoffOptions;
   readonly attemptTimeoutMs: number;
   readonly minAttemptMs: number;
   readonly onRetry: ((event: RetryEvent) => void) | undefined;
@@ -117,31 +113,25 @@ interface RetryPolicy {
  * Streaming calls pass through untouched: their messages cannot be replayed.
  */
 export function retry(options: RetryOptions = {}): Middleware {
-  checkObject('retry', options);
-  const initialBackoffMs = positiveDuration('retry', 'initialBackoffMs', options.initialBackoffMs, DEFAULT_INITIAL_BACKOFF_MS);
-  const maxBackoffMs = positiveDuration('retry', 'maxBackoffMs', options.maxBackoffMs, Math.max(DEFAULT_MAX_BACKOFF_MS, initialBackoffMs));
+  const where = 'retry';
+  checkOptionsObject(where, options, false);
+  const initialBackoffMs = positiveDurationOption(where, 'options.initialBackoffMs', options.initialBackoffMs, DEFAULT_INITIAL_BACKOFF_MS);
+  const maxBackoffMs = positiveDurationOption(where, 'options.maxBackoffMs', options.maxBackoffMs, Math.max(DEFAULT_MAX_BACKOFF_MS, initialBackoffMs));
   if (maxBackoffMs < initialBackoffMs) throw new TypeError(`retry: options.maxBackoffMs (${maxBackoffMs}) must be >= options.initialBackoffMs (${initialBackoffMs})`);
-  const multiplier = options.backoffMultiplier ?? DEFAULT_BACKOFF_MULTIPLIER;
-  if (typeof multiplier !== 'number' || !(multiplier >= 1) || multiplier === Infinity) {
-    throw new TypeError(`retry: options.backoffMultiplier must be a finite number >= 1, got ${describeValue(multiplier)}`);
-  }
-  const jitter = options.jitter ?? DEFAULT_JITTER;
-  if (jitter !== 'full' && jitter !== 'equal') throw new TypeError(`retry: options.jitter must be 'full' or 'equal', got ${describeValue(jitter)}`);
-  const attemptTimeoutMs = options.attemptTimeoutMs === undefined ? Infinity : positiveDuration('retry', 'attemptTimeoutMs', options.attemptTimeoutMs, Infinity);
+  const multiplier = numberOption(where, 'options.backoffMultiplier', options.backoffMultiplier, DEFAULT_BACKOFF_MULTIPLIER, { atLeast: 1 });
+  const jitter = oneOfOption(where, 'options.jitter', options.jitter, DEFAULT_JITTER, ['full', 'equal']);
+  const attemptTimeoutMs = positiveDurationOption(where, 'options.attemptTimeoutMs', options.attemptTimeoutMs, Infinity);
   const policy: RetryPolicy = {
-    maxAttempts: integerAtLeast('retry', 'maxAttempts', options.maxAttempts, 1, DEFAULT_RETRY_MAX_ATTEMPTS),
+    maxAttempts: integerOption(where, 'options.maxAttempts', options.maxAttempts, DEFAULT_RETRY_MAX_ATTEMPTS, { min: 1 }),
     idempotent: idempotentOption(options.idempotent),
-    retryable: codeSet('retry', 'retryableCodes', options.retryableCodes, DEFAULT_RETRYABLE_CODES),
-    initialBackoffMs,
-    maxBackoffMs,
-    multiplier,
-    equalJitter: jitter === 'equal',
+    retryable: codeSet(where, 'retryableCodes', options.retryableCodes, DEFAULT_RETRYABLE_CODES),
+    backoff: { initialMs: initialBackoffMs, maxMs: maxBackoffMs, multiplier, jitter },
     attemptTimeoutMs,
-    minAttemptMs: nonNegativeDuration('retry', 'minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS),
-    onRetry: optionalFn('retry', 'onRetry', options.onRetry),
-    now: fn('retry', 'now', options.now, Date.now),
-    random: fn('retry', 'random', options.random, Math.random),
-    sleep: optionalFn('retry', 'sleep', options.sleep),
+    minAttemptMs: positiveDurationOption(where, 'options.minAttemptMs', options.minAttemptMs, DEFAULT_MIN_ATTEMPT_MS, true),
+    onRetry: functionOption(where, 'options.onRetry', options.onRetry),
+    now: functionOption(where, 'options.now', options.now, Date.now),
+    random: functionOption(where, 'options.random', options.random, Math.random),
+    sleep: functionOption(where, 'options.sleep', options.sleep),
   };
   const budgets = budgetSource(budgetOption('retry', options.budget));
   const timed = attemptTimeoutMs !== Infinity;
@@ -164,7 +154,7 @@ export function retry(options: RetryOptions = {}): Middleware {
     }
   };
   middleware.attach = (client) => () => budgets.forget(client);
-  return sendsRetries(middleware);
+  return sendsRetries(declareKind(middleware, 'retry'));
 }
 
 function limitAttempt(ctx: CallContext, policy: RetryPolicy, outer: number): void {
@@ -176,7 +166,7 @@ function limitAttempt(ctx: CallContext, policy: RetryPolicy, outer: number): voi
 async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget: RetryBudget, outerAttemptDeadline: number): Promise<void> {
   let attempts = 1;
   // Backoff grows per retry since the last pushback: a server that named a wait resets it (A6).
-  let backoffStep = 0;
+  let backoffSteps = 0;
   // Each transparent retry goes to an endpoint the call has not tried: one per endpoint at most.
   let transparentLeft = -1;
   let copied = false;
@@ -205,9 +195,9 @@ async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget
       if (pushback === PUSHBACK_STOP || attempts >= policy.maxAttempts || !budget.canRetry()) return;
       if (pushback !== undefined) {
         delay = pushback;
-        backoffStep = 0;
+        backoffSteps = 0;
       } else {
-        delay = backoff(policy, backoffStep++);
+        delay = backoffDelay(++backoffSteps, policy.backoff, policy.random);
       }
       if (policy.now() + delay + policy.minAttemptMs > ctx.deadline) return;
       attempts++;
@@ -228,7 +218,7 @@ async function recover(ctx: CallContext, next: Next, policy: RetryPolicy, budget
       copied = true;
     }
     ctx.metadata.set(PREVIOUS_ATTEMPTS_KEY, String(ctx.attempt));
-    ctx.attempt++;
+    ctx.beginAttempt(ctx.attempt + 1);
     if (policy.attemptTimeoutMs !== Infinity) limitAttempt(ctx, policy, outerAttemptDeadline);
     await next(ctx);
   }
@@ -287,27 +277,16 @@ function cutByAttemptTimeout(ctx: CallContext, status: StatusObject, policy: Ret
   );
 }
 
-function backoff(policy: RetryPolicy, step: number): number {
-  const grown = policy.initialBackoffMs * policy.multiplier ** step;
-  const cap = grown < policy.maxBackoffMs ? grown : policy.maxBackoffMs;
-  return policy.equalJitter ? cap / 2 + (policy.random() * cap) / 2 : policy.random() * cap;
-}
-
-/** Waits `ms`, or less when the call is cancelled meanwhile. */
+/** Waits `ms`, or less when the call is cancelled meanwhile (whatever a given `sleep` does). */
 function pause(ctx: CallContext, ms: number, sleep: ((ms: number) => Promise<void>) | undefined): Promise<void> {
+  if (sleep === undefined) return abortableSleep(ms, ctx.signal);
   if (ctx.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    let finished = false;
-    const removeHook = ctx.onAbort(done);
-    if (sleep) sleep(ms).then(done, done);
-    else timer = setTimeout(done, ms);
-    function done(): void {
-      if (finished) return;
-      finished = true;
-      if (timer !== undefined) clearTimeout(timer);
+    const removeHook = ctx.onAbort(resolve);
+    const done = (): void => {
       removeHook();
       resolve();
-    }
+    };
+    sleep(ms).then(done, done);
   });
 }

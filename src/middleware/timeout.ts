@@ -1,6 +1,6 @@
-import { durationOption } from '../core/duration';
-import { describeValue } from '../core/text';
-import type { Middleware } from './types';
+import { booleanOption, checkOptionsObject, positiveDurationOption } from '../core/options';
+import { declareKind } from './order';
+import type { Middleware, Next } from './types';
 
 export interface TimeoutOptions {
   /**
@@ -16,14 +16,13 @@ export interface TimeoutOptions {
  * on each attempt, see retry's `attemptTimeoutMs`.
  */
 export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
-  if (typeof ms !== 'number' || !(ms > 0)) throw new TypeError(`timeout(ms): ms must be a number > 0 (milliseconds), got ${describeValue(ms)}`);
-  if (options === null || typeof options !== 'object') throw new TypeError('timeout: options must be an object');
-  const streams = options.streams ?? false;
-  if (typeof streams !== 'boolean') throw new TypeError(`timeout: options.streams must be a boolean, got ${typeof streams}`);
-  if (ms === Infinity) return (next) => next;
-  // A finite timeout must fit a timer: grpc-js and any waiting below arm timers from the deadline.
-  durationOption('timeout(ms)', 'ms', ms, ms);
-  return (next) => (ctx) => {
+  // Required: an absent `ms` is checked as null, which no duration is. A finite one must fit a
+  // timer, as grpc-js and any waiting below arm timers from the deadline.
+  if (ms !== Infinity) positiveDurationOption('timeout(ms)', 'ms', ms ?? null, 0);
+  checkOptionsObject('timeout', options, false);
+  const streams = booleanOption('timeout', 'options.streams', options.streams, false);
+  if (ms === Infinity) return declareKind((next: Next) => next, 'timeout');
+  return declareKind<Middleware>((next) => (ctx) => {
     if (streams || ctx.type === 'unary') {
       // From the call's start rather than from now: time spent in middleware before this one
       // (queues, rate limiters) is part of what the caller waits for.
@@ -31,5 +30,5 @@ export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
       if (deadline < ctx.deadline) ctx.deadline = deadline;
     }
     return next(ctx);
-  };
+  }, 'timeout');
 }

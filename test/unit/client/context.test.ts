@@ -24,3 +24,29 @@ describe('CallContext: the tried addresses', () => {
     assert.equal(fork.tried, parent.tried);
   });
 });
+
+describe('CallContext: the outcome of the latest attempt', () => {
+  test('beginAttempt numbers the next attempt and clears the last one’s outcome; the call state stays', () => {
+    const ctx = context();
+    ctx.noteTried('10.0.0.1:1');
+    ctx.fail(14, 'first failed');
+    ctx.attemptStartedAt = 5;
+    ctx.beginAttempt(2);
+    assert.equal(ctx.attempt, 2);
+    assert.equal(ctx.status, undefined);
+    assert.equal(ctx.attemptStartedAt, 0);
+    assert.deepEqual([...(ctx.exclude ?? [])], ['10.0.0.1:1'], 'the tried addresses are the call’s, not the attempt’s');
+  });
+
+  test('adopt takes a fork’s outcome and attempt number', () => {
+    const parent = context();
+    const fork = parent.fork();
+    fork.attempt = 3;
+    fork.fail(0, '');
+    fork.response = 'reply';
+    parent.adopt(fork);
+    assert.equal(parent.attempt, 3);
+    assert.equal(parent.ok, true);
+    assert.equal(parent.response, 'reply');
+  });
+});

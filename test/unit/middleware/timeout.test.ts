@@ -61,7 +61,7 @@ describe('timeout', () => {
 
   test('rejects a bad duration, naming it', () => {
     for (const bad of [0, -5, Number.NaN, '100' as unknown as number, undefined as unknown as number]) {
-      assert.throws(() => timeout(bad), (error: unknown) => error instanceof TypeError && /timeout\(ms\): ms must be a number > 0/.test(error.message));
+      assert.throws(() => timeout(bad), (error: unknown) => error instanceof TypeError && /timeout\(ms\): ms must be a finite number > 0/.test(error.message));
     }
     assert.throws(() => timeout(10, { streams: 'yes' as never }), /timeout: options.streams must be a boolean/);
   });
