@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { monotonicClock, systemClock, type Clock, type MonotonicClock } from '../../core/clock';
 import { checkOptionsObject, functionOption } from '../../core/options';
 import { describeValue } from '../../core/text';
+import { declareKind } from '../order';
 import type { Middleware, Next } from '../types';
 import { isBreakerSource, type BreakerSource } from './breakers';
 import { Instruments } from './instruments';
@@ -119,7 +120,8 @@ export function metrics(options: MetricsOptions): MetricsMiddleware {
     };
   attempts.attach = (view) => clients.attach(view, 'attempt');
 
-  return Object.assign(callLevel, { attempts });
+  // compose() checks their places: the call level outside retry and hedging, the attempt level inside.
+  return Object.assign(declareKind(callLevel, 'call-metrics'), { attempts: declareKind(attempts, 'attempt-metrics') });
 }
 
 function isRegistry(value: unknown): value is Registry {
