@@ -1,15 +1,25 @@
-import type { Channel } from '@grpc/grpc-js';
+import type { ChannelInterface } from '@grpc/grpc-js';
 import { type LoadReport, streamLoadReports } from './orca-report';
 import type { Endpoint } from './types';
 
+/** A client's endpoint as the middleware sees it: structurally the client's EndpointView. */
+export interface AttachedEndpoint extends Endpoint {
+  readonly state: string;
+}
+
 /** What the middleware sees of the client it is attached to: structurally the client's ClientView. */
 export interface AttachedClient {
-  endpoints(): readonly Endpoint[];
+  endpoints(): readonly AttachedEndpoint[];
   observe(observer: {
-    onEndpointAdded?(endpoint: Endpoint): void;
-    onEndpointChanged?(endpoint: Endpoint): void;
-    onEndpointRemoved?(endpoint: Endpoint): void;
+    onEndpointAdded?(endpoint: AttachedEndpoint): void;
+    onEndpointChanged?(endpoint: AttachedEndpoint): void;
+    onEndpointRemoved?(endpoint: AttachedEndpoint): void;
   }): () => void;
+}
+
+/** How it reaches an endpoint's own connection: structurally the client's control, which createClient hands to attach. */
+export interface EndpointChannelSource {
+  channelOf(endpoint: AttachedEndpoint): ChannelInterface | undefined;
 }
 
 /** Delay before reopening a report stream that failed: a server restarting should not be hammered. */
@@ -21,23 +31,28 @@ const REOPEN_DELAY_MS = 1_000;
  * a stream that fails is reopened after a delay while the endpoint is ready. Returns the
  * function that stops it all (the client calls it on close).
  */
-export function followOutOfBand(client: AttachedClient, periodMs: number, record: (endpoint: Endpoint, report: LoadReport) => void): () => void {
-  const streams = new Map<Endpoint, () => void>();
-  const unsupported = new WeakSet<Endpoint>();
-  const timers = new Map<Endpoint, NodeJS.Timeout>();
+export function followOutOfBand(
+  client: AttachedClient,
+  channels: EndpointChannelSource,
+  periodMs: number,
+  record: (endpoint: Endpoint, report: LoadReport) => void,
+): () => void {
+  const streams = new Map<AttachedEndpoint, () => void>();
+  const unsupported = new WeakSet<AttachedEndpoint>();
+  const timers = new Map<AttachedEndpoint, NodeJS.Timeout>();
   let stopped = false;
 
-  const stop = (endpoint: Endpoint) => {
+  const stop = (endpoint: AttachedEndpoint) => {
     streams.get(endpoint)?.();
     streams.delete(endpoint);
     const timer = timers.get(endpoint);
     if (timer !== undefined) clearTimeout(timer);
     timers.delete(endpoint);
   };
-  const follow = (endpoint: Endpoint) => {
+  const follow = (endpoint: AttachedEndpoint) => {
     if (stopped || streams.has(endpoint) || timers.has(endpoint) || unsupported.has(endpoint)) return;
-    if (stateOfEndpoint(endpoint) !== 'ready') return;
-    const channel = channelOf(endpoint);
+    if (endpoint.state !== 'ready') return;
+    const channel = channels.channelOf(endpoint);
     if (channel === undefined) return;
     const cancel = streamLoadReports(
       channel,
@@ -60,7 +75,7 @@ export function followOutOfBand(client: AttachedClient, periodMs: number, record
   };
   const unobserve = client.observe({
     onEndpointAdded: follow,
-    onEndpointChanged: (endpoint) => (stateOfEndpoint(endpoint) === 'shutdown' ? stop(endpoint) : follow(endpoint)),
+    onEndpointChanged: (endpoint) => (endpoint.state === 'shutdown' ? stop(endpoint) : follow(endpoint)),
     onEndpointRemoved: stop,
   });
   for (const endpoint of client.endpoints()) follow(endpoint);
@@ -69,16 +84,4 @@ export function followOutOfBand(client: AttachedClient, periodMs: number, record
     unobserve();
     for (const endpoint of [...streams.keys(), ...timers.keys()]) stop(endpoint);
   };
-}
-
-/** The client's endpoints carry their connection state; plain objects have none. */
-function stateOfEndpoint(endpoint: Endpoint): string | undefined {
-  const state = (endpoint as { state?: unknown }).state;
-  return typeof state === 'string' ? state : undefined;
-}
-
-/** The grpc-js channel of a client endpoint, whichever way it exposes it. */
-function channelOf(endpoint: Endpoint): Channel | undefined {
-  const carrier = endpoint as { channel?: Channel; client?: { getChannel?(): Channel } };
-  return carrier.channel ?? carrier.client?.getChannel?.();
 }

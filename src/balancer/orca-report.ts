@@ -1,4 +1,4 @@
-import { Client, Metadata, credentials, status as Status, type Channel, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, status as Status, type ChannelInterface, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
 
 /** The trailer in which a server sends its load report with each call (gRFC A51). */
@@ -132,7 +132,7 @@ export type ReportStreamEnd = 'unsupported' | 'cancelled' | 'failed';
  * told once how it ended: 'unsupported' when the server does not offer the service.
  */
 export function streamLoadReports(
-  channel: Channel,
+  channel: ChannelInterface,
   periodMs: number,
   onReport: (report: LoadReport) => void,
   onEnd: (end: ReportStreamEnd) => void,

@@ -3,7 +3,7 @@ import { booleanOption, checkOptionsObject, durationOption, numberOption } from 
 import { Arrivals } from './arrivals';
 import { EMPTY_PICKER, effectiveWeight } from './common';
 import { type LoadReport, loadReportOf } from './orca-report';
-import { type AttachedClient, followOutOfBand } from './orca-out-of-band';
+import { type AttachedClient, type EndpointChannelSource, followOutOfBand } from './orca-out-of-band';
 import { RefreshSchedule, clockOption } from './refresh';
 import type { Balancer, Endpoint, PickInfo, Picker } from './types';
 import { WeightView, quantizeWeight, rootOf } from './weight-view';
@@ -60,7 +60,8 @@ interface Attempt {
 
 /** The middleware an ORCA balancer brings: the client runs it innermost, around every attempt. */
 export type LoadReportMiddleware = ((next: (ctx: Attempt) => Promise<void>) => (ctx: Attempt) => Promise<void>) & {
-  attach(client: AttachedClient): () => void;
+  /** `channels`: the client's control, through which the out-of-band streams reach each endpoint's connection. */
+  attach(client: AttachedClient, channels?: EndpointChannelSource): () => void;
 };
 
 /** A balancer weighted by the servers' own load reports. */
@@ -128,7 +129,7 @@ export function orcaWeighted(options?: OrcaWeightedOptions): OrcaWeightedBalance
     };
     return (ctx: Attempt) => next(ctx).then(() => read(ctx));
   }) as LoadReportMiddleware;
-  middleware.attach = (client) => (oob ? followOutOfBand(client, oobPeriodMs, record) : () => undefined);
+  middleware.attach = (client, channels) => (oob && channels ? followOutOfBand(client, channels, oobPeriodMs, record) : () => undefined);
 
   return Object.freeze({
     name: `orca_weighted(${inner.name})`,

@@ -18,9 +18,10 @@ import { resolveHealthCheckOptions, startHealthChecking } from './health-check';
 import { silentLogger } from './logger';
 import type { StubOfDefinition } from './method-types';
 import type { AsyncClient, ClientOptions, LoadBalancedClient, LoadBalancedClientBase, Stub } from './types';
-import type { ClientView } from './view';
+import { clientViewOf } from './view';
 import { transport } from './transport';
 import { timerDelay } from '../core/duration';
+import { numberOption } from '../core/options';
 import { Invoker, toEpochMs } from './invoker';
 import { methodTable } from './methods';
 import { asError } from '../resolver/listener';
@@ -57,12 +58,9 @@ function serviceOf(stub: unknown): ServiceDefinition {
   return service as ServiceDefinition;
 }
 
-function checkPositive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
-    throw new TypeError(`createClient: options.${name} must be a number > 0 (milliseconds), got ${String(value)}`);
-  }
-  return value;
+/** A timeout in ms: a number > 0, or Infinity for none. */
+function timeoutOption(field: string, value: number | undefined, fallback: number): number {
+  return value === Infinity ? value : numberOption('createClient', `options.${field}`, value, fallback, { above: 0 });
 }
 
 /**
@@ -85,8 +83,8 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     now = Date.now,
     random = Math.random,
   } = options;
-  const connectTimeoutMs = checkPositive('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
-  const pickTimeoutMs = checkPositive('pickTimeoutMs', options.pickTimeoutMs, DEFAULT_PICK_TIMEOUT_MS);
+  const connectTimeoutMs = timeoutOption('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
+  const pickTimeoutMs = timeoutOption('pickTimeoutMs', options.pickTimeoutMs, DEFAULT_PICK_TIMEOUT_MS);
   const configured = grpcConfig(options, { pickTimeoutMs, now, random });
   const { middleware, channelOptions } = configured;
   const balancer = configured.balancer ?? weightedRoundRobin();
@@ -143,23 +141,20 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     logger,
     resolveNow: chosen.resolver.resolveNow && (() => chosen.resolver.resolveNow!(chosen.service)),
   });
-  const view: ClientView = {
-    service: chosen.service,
-    target: targetText,
-    endpoints: () => set.all(),
-    observe: (observer) => set.observe(observer),
-    lastResolvedAt: () => set.lastResolvedAt,
-    logger,
-  };
+  const { view, control } = clientViewOf(set, chosen.service, targetText, logger);
   // A balancer that learns from the calls (load reports in their trailers) brings a middleware: innermost, around every attempt.
   const carried = (balancer as { middleware?: Middleware }).middleware;
   const chainMiddleware = typeof carried === 'function' ? [...middleware, carried] : middleware;
   const picked = chainMiddleware.flatMap((mw) => (typeof mw.picked === 'function' ? [mw.picked.bind(mw)] : []));
   const chain: Next = compose(chainMiddleware, transport(set, { pickTimeoutMs, now, picked, clientInterceptors: carriesInterceptors(channelOptions) }));
   const detachers: (() => void)[] = [];
-  if (healthCheck) detachers.push(startHealthChecking(view, healthCheck, logger, random));
+  if (healthCheck) {
+    // Health checking is the client's own: it sets the endpoints' serving flag itself.
+    const checked = { service: chosen.service, endpoints: () => set.all(), observe: set.observe.bind(set) };
+    detachers.push(startHealthChecking(checked, healthCheck, logger, random));
+  }
   for (const mw of chainMiddleware) {
-    const detach = mw.attach?.(view);
+    const detach = mw.attach?.(view, control);
     if (typeof detach === 'function') detachers.push(detach);
   }
 

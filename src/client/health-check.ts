@@ -6,7 +6,7 @@ import { describeValue } from '../core/text';
 import { CHECK, WATCH } from './health-proto';
 import type { ClientEndpoint } from './endpoint';
 import type { Logger } from './logger';
-import type { ClientView } from './view';
+import type { EndpointSetObserver } from './endpoint-set';
 
 /** Options of active health checking with the standard grpc.health.v1 protocol. */
 export interface HealthCheckOptions {
@@ -55,6 +55,13 @@ export function resolveHealthCheckOptions(value: boolean | HealthCheckOptions): 
   return Object.freeze({ service, intervalMs, timeoutMs });
 }
 
+/** What health checking needs of its client: the endpoints themselves, whose serving flag it sets. */
+export interface CheckedEndpoints {
+  readonly service: string;
+  endpoints(): readonly ClientEndpoint[];
+  observe(observer: EndpointSetObserver): () => void;
+}
+
 /**
  * Checks the health of every endpoint of `view`, present and future, on the endpoint's own
  * channel: grpc.health.v1 Watch, or Check polling where Watch is not implemented. An endpoint
@@ -63,7 +70,7 @@ export function resolveHealthCheckOptions(value: boolean | HealthCheckOptions): 
  * the first calls; a server without the health service counts as serving throughout.
  * Returns a function that stops all checking (no stream or timer is left behind).
  */
-export function startHealthChecking(view: ClientView, options: ResolvedHealthCheckOptions, logger: Logger, random: () => number = Math.random, now: Clock = systemClock): () => void {
+export function startHealthChecking(view: CheckedEndpoints, options: ResolvedHealthCheckOptions, logger: Logger, random: () => number = Math.random, now: Clock = systemClock): () => void {
   const checkers = new Map<ClientEndpoint, EndpointHealth>();
   const tools: HealthTools = { logger, random, now };
   const add = (endpoint: ClientEndpoint) => {

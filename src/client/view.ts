@@ -1,6 +1,49 @@
-import type { ClientEndpoint } from './endpoint';
-import type { EndpointSetObserver } from './endpoint-set';
+import type { ChannelInterface } from '@grpc/grpc-js';
+import type { Endpoint } from '../balancer/types';
+import type { Instance } from '../resolver/types';
+import type { EndpointInfo, EndpointState } from './endpoint';
+import type { EndpointSet } from './endpoint-set';
 import type { Logger } from './logger';
+
+/**
+ * One endpoint as middleware and observers see it: live and read-only. Every member reads the
+ * endpoint's current value (no snapshot is made); nothing here changes the endpoint.
+ */
+export interface EndpointView extends Endpoint {
+  readonly address: string;
+  readonly id: string | undefined;
+  readonly weight: number;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly state: EndpointState;
+  /** True when the balancer may pick it now. */
+  readonly available: boolean;
+  readonly draining: boolean;
+  /** Set while a circuit breaker keeps the endpoint out of the picker. */
+  readonly ejected: boolean;
+  /** False while active health checking reports the endpoint NOT_SERVING. */
+  readonly serving: boolean;
+  readonly inflight: number;
+  readonly calls: number;
+  readonly failures: number;
+  readonly consecutiveFailures: number;
+  readonly connectTimeouts: number;
+  readonly latencyEwmaMs: number | undefined;
+  /** A snapshot, with the time-decayed failure rate. */
+  info(): EndpointInfo;
+}
+
+/** Follows a client's resolver updates and endpoint changes. */
+export interface ClientViewObserver {
+  /** A resolver update was applied (after validation). */
+  onResolved?(instances: readonly Instance[]): void;
+  /** A resolver reported an error, or sent a list that could not be used. */
+  onResolveError?(error: Error): void;
+  onEndpointAdded?(endpoint: EndpointView): void;
+  /** The endpoint has closed for good (after draining). */
+  onEndpointRemoved?(endpoint: EndpointView): void;
+  /** State, availability or weight changed. */
+  onEndpointChanged?(endpoint: EndpointView): void;
+}
 
 /** What middleware and observers may see of a client: its service, its endpoints and their changes. */
 export interface ClientView {
@@ -8,12 +51,53 @@ export interface ClientView {
   readonly service: string;
   /** The target as configured, for messages and labels (never holds credentials). */
   readonly target: string;
-  /** The endpoints from the resolver's list plus those still draining (live objects). */
-  endpoints(): readonly ClientEndpoint[];
+  /** The endpoints from the resolver's list plus those still draining. */
+  endpoints(): readonly EndpointView[];
   /** Follows resolver updates and endpoint changes; returns a function that stops following. */
-  observe(observer: EndpointSetObserver): () => void;
+  observe(observer: ClientViewObserver): () => void;
   /** Epoch ms of the last usable resolver answer, 0 before the first. */
   lastResolvedAt(): number;
   /** The client's logger, for middleware that tells of what it does (breaker transitions). */
   readonly logger?: Logger;
+}
+
+/** Moves the client's endpoints out of the picker and back: what a circuit breaker may do. */
+export interface EndpointEjection {
+  /** Keeps one of the client's endpoints out of the picker; `reason`, when given, is logged. */
+  eject(endpoint: EndpointView, reason?: string): void;
+  /** Lets an ejected endpoint back into the picker; `reason`, when given, is logged. */
+  restore(endpoint: EndpointView, reason?: string): void;
+}
+
+/** Opens out-of-band streams on an endpoint's own connection (ORCA load reports). */
+export interface EndpointChannels {
+  /** The grpc-js channel of one of the client's endpoints; undefined for an endpoint it does not know. */
+  channelOf(endpoint: EndpointView): ChannelInterface | undefined;
+}
+
+/**
+ * What a client lets the middleware attached to it do to its endpoints, handed to each
+ * middleware's `attach` (grpc-js's ChannelControlHelper is the model): no more than a circuit
+ * breaker and out-of-band load reports need. The calls themselves only see the ClientView.
+ */
+export interface ClientControl extends EndpointEjection, EndpointChannels {}
+
+/** The view and the control of the client of `service` (at `target`) over `set`. */
+export function clientViewOf(set: EndpointSet, service: string, target: string, logger: Logger): { view: ClientView; control: ClientControl } {
+  const view: ClientView = {
+    service,
+    target,
+    endpoints: () => set.all(),
+    observe: (observer) => set.observe(observer),
+    lastResolvedAt: () => set.lastResolvedAt,
+    logger,
+  };
+  /** The client's own endpoint behind a view: only the set's endpoints are acted on. */
+  const own = (endpoint: EndpointView) => set.all().find((candidate) => candidate === endpoint);
+  const control: ClientControl = {
+    eject: (endpoint, reason) => own(endpoint)?.setEjected(true, reason),
+    restore: (endpoint, reason) => own(endpoint)?.setEjected(false, reason),
+    channelOf: (endpoint) => own(endpoint)?.client.getChannel(),
+  };
+  return { view, control };
 }

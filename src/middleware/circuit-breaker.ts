@@ -1,9 +1,10 @@
 import type { status as Status } from '@grpc/grpc-js';
 import type { CallContext } from '../client/context';
-import type { ClientView } from '../client/view';
+import type { ClientControl, ClientView } from '../client/view';
 import type { MonotonicClock } from '../core/clock';
 import type { Timers } from './budget';
 import { announceBreaker, type CanEject } from './breaker-registry';
+import { declareKind } from './order';
 import { EndpointBreakers } from './breaker/endpoint-scope';
 import { BreakerEvents } from './breaker/events';
 import { breakerSettings } from './breaker/options';
@@ -114,7 +115,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
 
 /** What the middleware's methods ask of a scope's breakers. */
 interface Scope {
-  attach(client: ClientView): () => void;
+  attach(client: ClientView, control: ClientControl | undefined): () => void;
   state(key: string): BreakerState | undefined;
   states(): BreakerSnapshot[];
 }
@@ -122,8 +123,8 @@ interface Scope {
 function build(scope: BreakerScope, wrap: (next: Next) => Next, breakers: Scope, events: BreakerEvents, canEject: CanEject | undefined): CircuitBreaker {
   const self: CircuitBreaker = Object.assign(wrap, {
     scope,
-    attach: (client: ClientView) => {
-      const stop = breakers.attach(client);
+    attach: (client: ClientView, control?: ClientControl) => {
+      const stop = breakers.attach(client, control);
       // Others in the chain find it: metrics counts its transitions, a service breaker asks it.
       const leave = announceBreaker(client, self, canEject);
       return () => {
@@ -135,5 +136,6 @@ function build(scope: BreakerScope, wrap: (next: Next) => Next, breakers: Scope,
     states: () => breakers.states(),
     onStateChange: (listener: BreakerListener) => events.add(listener),
   });
-  return self;
+  // compose() checks its place: the service breaker outside retry and hedge, the endpoint breaker inside.
+  return declareKind(self, scope === 'endpoint' ? 'endpoint-breaker' : 'service-breaker');
 }

@@ -3,10 +3,9 @@ import { performance } from 'node:perf_hooks';
 import type { Metric, Registry } from 'prom-client';
 import { Counter, Gauge } from './prom-client-lazy';
 import type { CallContext, CallType } from '../client/context';
-import type { ClientEndpoint } from '../client/endpoint';
 import { isEndpointFailure } from '../core/status';
 import { followBreakers } from './breaker-registry';
-import type { ClientView } from '../client/view';
+import type { ClientView, EndpointView } from '../client/view';
 import type { Middleware, Next } from './types';
 
 /**
@@ -220,7 +219,7 @@ function checkBuckets(buckets: readonly number[]): void {
   if (!valid) throw new TypeError(`metrics: options.buckets must be a non-empty list of finite, increasing numbers (seconds), got ${JSON.stringify(buckets)}`);
 }
 
-function stateOf(endpoint: ClientEndpoint): EndpointStateLabel | undefined {
+function stateOf(endpoint: EndpointView): EndpointStateLabel | undefined {
   if (endpoint.draining) return 'draining';
   const state = endpoint.state;
   if (state === 'shutdown') return undefined;
@@ -313,7 +312,7 @@ class Instruments {
 
   private readonly methods = new Map<string, MethodCells>();
   private readonly streams = new Set<StreamRecord>();
-  private readonly endpoints = new Map<ClientEndpoint, EndpointCells>();
+  private readonly endpoints = new Map<EndpointView, EndpointCells>();
   /** Endpoint objects (of any client) counted under one (service, address): the series goes when the last one leaves. */
   private readonly endpointRefs = new Map<string, number>();
   private readonly failedPicks = new Map<string, { labels: Labels; count: number }>();
@@ -494,7 +493,7 @@ class Instruments {
     };
   }
 
-  private open(service: string, endpoint: ClientEndpoint): EndpointCells {
+  private open(service: string, endpoint: EndpointView): EndpointCells {
     const { address } = endpoint;
     const key = `${service}\u0000${address}`;
     const labelsOf = (code_class: CodeClass) => ({ lb_service: service, address, code_class });
@@ -504,7 +503,7 @@ class Instruments {
     return cells;
   }
 
-  private close(endpoint: ClientEndpoint): void {
+  private close(endpoint: EndpointView): void {
     const cells = this.endpoints.get(endpoint);
     if (cells === undefined) return;
     this.endpoints.delete(endpoint);

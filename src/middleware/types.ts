@@ -1,6 +1,5 @@
 import type { CallContext } from '../client/context';
-import type { ClientEndpoint } from '../client/endpoint';
-import type { ClientView } from '../client/view';
+import type { ClientControl, ClientView, EndpointView } from '../client/view';
 
 /**
  * Runs (the rest of) a call. Resolves when the attempt has finished, with the outcome in
@@ -12,11 +11,12 @@ export type Next = (ctx: CallContext) => Promise<void>;
  * Wraps the rest of the chain: code before `next(ctx)` runs on the way out, after it on the way
  * back. A middleware may also carry hooks:
  * - `attach`, which each client it is given to calls once at creation (to watch that client's
- *   endpoints, e.g. for metrics); what attach returns is called when the client closes;
+ *   endpoints, e.g. for metrics), with the client's control (to eject an endpoint, or open a
+ *   stream on its connection); what attach returns is called when the client closes;
  * - `picked`, told of every attempt's endpoint just before the attempt is sent, also when the
  *   pick had to wait (a circuit breaker counts its half-open probes there).
  */
 export type Middleware = ((next: Next) => Next) & {
-  attach?(client: ClientView): (() => void) | void;
-  picked?(ctx: CallContext, endpoint: ClientEndpoint): void;
+  attach?(client: ClientView, control?: ClientControl): (() => void) | void;
+  picked?(ctx: CallContext, endpoint: EndpointView): void;
 };

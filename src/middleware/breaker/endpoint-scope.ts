@@ -1,7 +1,6 @@
 import { status as Status } from '@grpc/grpc-js';
 import type { CallContext } from '../../client/context';
-import type { ClientEndpoint } from '../../client/endpoint';
-import type { ClientView } from '../../client/view';
+import type { ClientControl, ClientView, EndpointEjection, EndpointView } from '../../client/view';
 import type { Next } from '../types';
 import type { BreakerEvents } from './events';
 import { BreakerMachine, type MachineOwner, type OpenVerdict } from './machine';
@@ -19,7 +18,8 @@ class EndpointBreaker implements MachineOwner {
   constructor(
     private readonly scope: EndpointBreakers,
     private readonly client: ClientView,
-    private readonly endpoint: ClientEndpoint,
+    private readonly ejection: EndpointEjection,
+    private readonly endpoint: EndpointView,
     ctx: CallContext,
   ) {
     const settings = scope.settings;
@@ -68,7 +68,9 @@ class EndpointBreaker implements MachineOwner {
   /** The one place the breaker moves its endpoint in or out of the picker; `reason` is logged when given. */
   private sync(reason: string | undefined): void {
     const out = !this.machine.admitting;
-    if (out !== this.endpoint.ejected) this.endpoint.setEjected(out, reason);
+    if (out === this.endpoint.ejected) return;
+    if (out) this.ejection.eject(this.endpoint, reason);
+    else this.ejection.restore(this.endpoint, reason);
   }
 }
 
@@ -78,10 +80,11 @@ class EndpointBreaker implements MachineOwner {
  * endpoint's pick is a probe (the `picked` hook); the answer to it is judged in `settle`.
  */
 export class EndpointBreakers {
-  private readonly breakers = new WeakMap<ClientEndpoint, EndpointBreaker>();
-  private readonly clients = new Set<ClientView>();
+  private readonly breakers = new WeakMap<EndpointView, EndpointBreaker>();
+  /** The clients attached, each with the control it handed over. */
+  private readonly clients = new Map<ClientView, EndpointEjection>();
   /** Attempts sent to half-open endpoints and not yet answered, with where they went. */
-  private readonly probing = new WeakMap<CallContext, ClientEndpoint>();
+  private readonly probing = new WeakMap<CallContext, EndpointView>();
   private probesOut = 0;
 
   constructor(
@@ -117,12 +120,17 @@ export class EndpointBreakers {
     }
     if (endpoint === undefined || status === undefined) return;
     let breaker = this.breakers.get(endpoint);
-    if (breaker === undefined) this.breakers.set(endpoint, (breaker = new EndpointBreaker(this, ctx.client, endpoint, ctx)));
+    if (breaker === undefined) {
+      // Only the endpoints of a client this breaker is attached to: it acts through that client's control.
+      const ejection = this.clients.get(ctx.client);
+      if (ejection === undefined) return;
+      this.breakers.set(endpoint, (breaker = new EndpointBreaker(this, ctx.client, ejection, endpoint, ctx)));
+    }
     breaker.record(status.code, probe);
   }
 
   /** The pick of an attempt, before it is sent: a half-open endpoint's pick is a probe. */
-  picked(ctx: CallContext, endpoint: ClientEndpoint): void {
+  picked(ctx: CallContext, endpoint: EndpointView): void {
     const breaker = this.breakers.get(endpoint);
     if (breaker === undefined || breaker.machine.state !== 'half_open') return;
     const earlier = this.probing.get(ctx);
@@ -152,7 +160,7 @@ export class EndpointBreakers {
   }
 
   /** The max ejection share, over the client's endpoints that are not draining. */
-  mayEject(client: ClientView, endpoint: ClientEndpoint): boolean {
+  mayEject(client: ClientView, endpoint: EndpointView): boolean {
     let total = 0;
     let ejected = 0;
     for (const other of client.endpoints()) {
@@ -163,9 +171,10 @@ export class EndpointBreakers {
     return ejected + 1 <= Math.floor(total * this.settings.maxEjectionShare);
   }
 
-  attach(client: ClientView): () => void {
-    this.clients.add(client);
-    const drop = (endpoint: ClientEndpoint) => {
+  attach(client: ClientView, control: ClientControl | undefined): () => void {
+    if (control === undefined) throw new TypeError("circuitBreaker: an endpoint breaker ejects through the client's control; attach(client, control) was given none");
+    this.clients.set(client, control);
+    const drop = (endpoint: EndpointView) => {
       this.breakers.get(endpoint)?.machine.dispose();
       this.breakers.delete(endpoint);
     };
@@ -178,7 +187,7 @@ export class EndpointBreakers {
   }
 
   state(address: string): BreakerState | undefined {
-    for (const client of this.clients) {
+    for (const client of this.clients.keys()) {
       for (const endpoint of client.endpoints()) {
         if (endpoint.address === address) return this.breakers.get(endpoint)?.machine.state ?? 'closed';
       }
@@ -188,7 +197,7 @@ export class EndpointBreakers {
 
   states(): BreakerSnapshot[] {
     const out: BreakerSnapshot[] = [];
-    for (const client of this.clients) {
+    for (const client of this.clients.keys()) {
       for (const endpoint of client.endpoints()) {
         const breaker = this.breakers.get(endpoint);
         if (breaker) out.push(breaker.machine.snapshot('endpoint'));

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ClientEndpoint, type CallContext, type ClientView, type EndpointSetObserver } from '../../../src';
+import type { ClientControl, EndpointView } from '../../../src/client/view';
 import type { EndpointHost } from '../../../src/client/endpoint';
 import {
   circuitBreaker,
@@ -75,6 +76,16 @@ function viewOf(list: ClientEndpoint[]): ClientView & { observers: Set<EndpointS
   };
 }
 
+/** The client's control over `list`, as createClient hands it to attach. */
+function controlOf(list: readonly ClientEndpoint[]): ClientControl {
+  const own = (endpoint: EndpointView) => list.find((candidate) => candidate === endpoint);
+  return {
+    eject: (endpoint, reason) => own(endpoint)?.setEjected(true, reason),
+    restore: (endpoint, reason) => own(endpoint)?.setEjected(false, reason),
+    channelOf: () => undefined,
+  };
+}
+
 type Answer = grpc.status | Promise<grpc.status>;
 
 /**
@@ -82,12 +93,12 @@ type Answer = grpc.status | Promise<grpc.status>;
  * (like the real picker), tells the middleware's `picked` hooks, then answers with what
  * `respond` says for the endpoint.
  */
-function picker(view: ClientView, respond: (endpoint: ClientEndpoint) => Answer, hooks: Middleware[] = []) {
+function picker(list: readonly ClientEndpoint[], respond: (endpoint: ClientEndpoint) => Answer, hooks: Middleware[] = []) {
   const sent: string[] = [];
   let cursor = 0;
   const next: Next = async (ctx) => {
     ctx.resetOutcome();
-    const available = view.endpoints().filter((e) => e.available);
+    const available = list.filter((e) => e.available);
     const fresh = available.filter((e) => !ctx.tried.has(e.address));
     const from = fresh.length > 0 ? fresh : available;
     if (from.length === 0) {
@@ -111,8 +122,8 @@ function setup(options: CircuitBreakerOptions, n = 3, respond: (endpoint: Client
   const view = viewOf(list);
   const changes: BreakerStateChange[] = [];
   const breaker: CircuitBreaker = circuitBreaker({ now: time.now, timers: time, onStateChange: (c) => changes.push(c), ...options });
-  const detach = breaker.attach!(view) as () => void;
-  const transport = picker(view, (e) => responder(e), [breaker]);
+  const detach = breaker.attach!(view, controlOf(list)) as () => void;
+  const transport = picker(list, (e) => responder(e), [breaker]);
   let responder = respond;
   const chain = compose([breaker], transport.next);
   const call = async (overrides: Partial<Parameters<typeof context>[0]> = {}) => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ClientEndpoint, type ClientView } from '../../../src';
 import type { EndpointHost } from '../../../src/client/endpoint';
+import type { ClientControl } from '../../../src/client/view';
 import { circuitBreaker, compose, type CircuitBreaker, type CircuitBreakerOptions, type Middleware, type Next } from '../../../src/middleware';
 import { context } from '../../helpers/context';
 
@@ -29,7 +30,12 @@ function endpoints(n: number): ClientEndpoint[] {
 function bed(n: number, chain: Middleware[]) {
   const list = endpoints(n);
   const view: ClientView = { service: 'svc', target: 'memory:///svc', endpoints: () => list, observe: () => () => undefined, lastResolvedAt: () => 0 };
-  for (const mw of chain) mw.attach?.(view);
+  const control: ClientControl = {
+    eject: (endpoint, reason) => list.find((e) => e === endpoint)?.setEjected(true, reason),
+    restore: (endpoint, reason) => list.find((e) => e === endpoint)?.setEjected(false, reason),
+    channelOf: () => undefined,
+  };
+  for (const mw of chain) mw.attach?.(view, control);
   let route = (available: ClientEndpoint[], i: number) => available[i % available.length];
   let answer = (_endpoint: ClientEndpoint): grpc.status => Status.OK;
   let sent = 0;
