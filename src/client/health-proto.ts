@@ -1,4 +1,4 @@
-import type { MethodDefinition } from '@grpc/proto-loader';
+import type { MethodDefinition, PackageDefinition } from '@grpc/proto-loader';
 
 // grpc.health.v1 (health/v1/health.proto from grpc-health-check, the messages and the Check and
 // Watch methods) as a protobufjs JSON descriptor. Carried as code, not read from a .proto file at
@@ -33,7 +33,7 @@ const HEALTH_DESCRIPTOR = {
   },
 };
 
-type HealthMethod = MethodDefinition<{ service: string }, { status: string }>;
+type HealthMethod = MethodDefinition<object, object>;
 let methods: { Check: HealthMethod; Watch: HealthMethod } | undefined;
 
 /** The health service's Check and Watch, built on first use with grpc-health-check's loader options. */
@@ -41,9 +41,17 @@ function healthMethods(): { Check: HealthMethod; Watch: HealthMethod } {
   if (!methods) {
     const { fromJSON } = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
     const definition = fromJSON(HEALTH_DESCRIPTOR as Parameters<typeof fromJSON>[0], { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-    methods = definition['grpc.health.v1.Health'] as unknown as { Check: HealthMethod; Watch: HealthMethod };
+    methods = { Check: method(definition, 'Check'), Watch: method(definition, 'Watch') };
   }
   return methods;
+}
+
+/** One method of the health service in the loaded definition. */
+function method(definition: PackageDefinition, name: 'Check' | 'Watch'): HealthMethod {
+  const service = definition['grpc.health.v1.Health'];
+  const found = 'format' in service ? undefined : service[name];
+  if (found === undefined) throw new Error(`grpc.health.v1.Health.${name} is missing from the health descriptor`);
+  return found;
 }
 
 /** A method whose definition is built when first read. */
