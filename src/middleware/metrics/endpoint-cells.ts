@@ -3,6 +3,7 @@
 // endpoint leaves, so address churn does not grow the label sets.
 
 import { status as Status } from '@grpc/grpc-js';
+import type { ClientView } from '../../client/view';
 import { isEndpointFailure } from '../../core/status';
 import type { Counter } from '../prom-client-lazy';
 import type { EndpointReading } from './endpoint-reading';
@@ -33,21 +34,25 @@ export class EndpointCounts {
   private readonly refs = new Map<string, number>();
   private readonly failedPicks = new Map<string, PickFailures>();
 
-  constructor(private readonly calls: Counter<string>) {}
+  constructor(
+    private readonly calls: Counter<string>,
+    /**
+     * Whether metrics are attached to the client, so that its endpoints' leaving will remove
+     * their series: a client never attached would leave them behind for good.
+     */
+    private readonly attached: (client: ClientView) => boolean,
+  ) {}
 
-  /**
-   * One attempt of `service` ended with `code` on `endpoint`, or on none. `live` says whether the
-   * endpoint's client is attached, so that its leaving will remove the series: a call that
-   * outlived its endpoint, or a client never attached, would leave a series behind for good.
-   */
-  outcome(service: string, endpoint: EndpointReading | undefined, code: number, live: boolean): void {
+  /** One attempt of `client` (resolving `service`) ended with `code` on `endpoint`, or on none. */
+  outcome(client: ClientView, service: string, endpoint: EndpointReading | undefined, code: number): void {
     if (endpoint === undefined) {
       this.pickFailed(service, code);
       return;
     }
     let cells = this.cells.get(endpoint);
     if (cells === undefined) {
-      if (endpoint.state === 'shutdown' || !live) return;
+      // A call that outlived its endpoint would bring back a series already removed, for good.
+      if (endpoint.state === 'shutdown' || !this.attached(client)) return;
       cells = this.open(service, endpoint);
     }
     if (code === Status.OK) cells.ok++;

@@ -72,7 +72,7 @@ export class Instruments {
     buffered(SERIES.attempts, (c) => this.methods.flushAttempts(c));
     const endpointCalls = make.counter(SERIES.endpointCalls, () => this.endpoints.flushCalls(true));
     if (endpointCalls.adopted) settle.push(() => this.endpoints.flushCalls(false));
-    this.endpoints = new EndpointCounts(endpointCalls.counter);
+    this.endpoints = new EndpointCounts(endpointCalls.counter, (client) => this.clients.has(client));
     buffered(SERIES.pickFailures, (c) => this.endpoints.flushPickFailures(c));
     const resolverUpdates = direct(SERIES.resolverUpdates);
     const resolverErrors = direct(SERIES.resolverErrors);

@@ -99,7 +99,7 @@ export function metrics(options: MetricsOptions): MetricsMiddleware {
         // Unary halves count as one message each way, as go-grpc-prometheus counts them.
         if (ctx.type === 'unary' || ctx.type === 'server_stream') cells.sent++;
         if ((ctx.type === 'unary' || ctx.type === 'client_stream') && code === Status.OK) cells.received++;
-        if (!clients.countsAttempts(ctx.client)) endpoints.outcome(ctx.service, ctx.endpoint, code, clients.has(ctx.client));
+        if (!clients.countsAttempts(ctx.client)) endpoints.outcome(ctx.client, ctx.service, ctx.endpoint, code);
         if (settle.length > 0) for (const flush of settle) flush();
       }
     };
@@ -114,7 +114,7 @@ export function metrics(options: MetricsOptions): MetricsMiddleware {
         const cells = instruments.method(ctx);
         if (ctx.attempt > 1) cells.laterAttempts++;
         else cells.firstAttempts++;
-        endpoints.outcome(ctx.service, ctx.endpoint, codeOf(ctx), clients.has(ctx.client));
+        endpoints.outcome(ctx.client, ctx.service, ctx.endpoint, codeOf(ctx));
         if (settle.length > 0) for (const flush of settle) flush();
       }
     };
