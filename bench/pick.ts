@@ -16,7 +16,12 @@
  *   - weighted round robin with a long cycle (10,000 endpoints of weights 1..100): table size and
  *     the time to build it, spread over the first cycle's picks;
  *   - the wrappers (slow start while ramping, ORCA weights, zone-aware routing keeping every call
- *     local and spilling over) in the same rows, each against the balancer it wraps.
+ *     local and spilling over) in the same rows, each against the balancer it wraps. Slow start is
+ *     measured twice: every endpoint arriving together (the ramp changes no share), and a tenth of
+ *     them joining 15 s after the rest (picks read the joiners through views at ramped weights);
+ *     the build times of the second count its two builds.
+ *
+ *   npm run bench -- pick --only least,slow     (the rows whose name contains one of the texts; no other section)
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -29,6 +34,8 @@ const ROUNDS = 3;
 const INFO_COUNT = 4096;
 
 const gc = (globalThis as { gc?: () => void }).gc;
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 
 interface BenchEndpoint extends Endpoint {
   inflight: number;
@@ -56,7 +63,25 @@ const infos: PickInfo[] = Array.from({ length: INFO_COUNT }, (_, i) => ({
   exclude: i % 64 === 63 ? new Set(['10.0.0.1:50051']) : undefined,
 }));
 
-const balancers: [string, () => Balancer, number][] = [
+/**
+ * A slow start whose endpoints, but the last tenth, arrived 15 s (half its window) before each
+ * build: they lead at half their weight, and the joiners ramp from 10 %.
+ */
+function joiningTenth(make: (now: () => number) => Balancer): Balancer {
+  let shift = 0;
+  const balancer = make(() => performance.now() + shift);
+  return {
+    name: balancer.name,
+    build<E extends Endpoint>(list: readonly E[]): Picker<E> {
+      shift = -15_000;
+      balancer.build(list.slice(0, Math.ceil(list.length * 0.9)));
+      shift = 0;
+      return balancer.build(list);
+    },
+  };
+}
+
+const allBalancers: [string, () => Balancer, number][] = [
   ['weighted_round_robin', () => weightedRoundRobin(), 2],
   ['weighted_random', () => weightedRandom(), 2],
   ['consistent_hash', () => consistentHash(), 3],
@@ -66,11 +91,14 @@ const balancers: [string, () => Balancer, number][] = [
   // Every endpoint arrived at this build, so all are ramping: the wrapper's own cost is measured.
   ['slow_start(wrr), ramping', () => slowStart(), 2],
   ['slow_start(least_conn), ramping', () => slowStart({ balancer: leastConnection() }), 2],
+  ['slow_start(wrr), 10% joining', () => joiningTenth((now) => slowStart({ now })), 2],
+  ['slow_start(least_conn), 10% j.', () => joiningTenth((now) => slowStart({ balancer: leastConnection(), now })), 2],
   // No reports yet, so equal weights: the pick path is the same as with reports.
   ['orca_weighted(wrr)', () => orcaWeighted(), 2],
   ['locality_aware, all local', () => localityAware({ zone: 'a' }), 2],
   ['locality_aware, spilling', () => localityAware({ zone: 'a', callerZones: { a: 2, b: 1, c: 1 } }), 2],
 ];
+const balancers = only === undefined ? allBalancers : allBalancers.filter(([name]) => only.split(',').some((part) => name.includes(part)));
 
 let sink = 0;
 
@@ -230,9 +258,11 @@ async function main(): Promise<void> {
   console.log(`Node ${process.version}, gc ${gc ? 'exposed' : 'not exposed'}`);
   pickCost();
   await heapGrowth();
-  buildTime();
-  ringQuality();
-  longCycle();
+  if (only === undefined) {
+    buildTime();
+    ringQuality();
+    longCycle();
+  }
   console.log(`\n(${fixed((performance.now() - started) / 1000, 1)} s; checksum ${sink % 997})`);
 }
 

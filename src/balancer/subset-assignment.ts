@@ -1,4 +1,5 @@
 import { murmur3 } from './murmur3';
+import { SubsetRing, mix } from './subset-ring';
 
 /**
  * Most clients a server may have, as a multiple of the mean (clients × size / servers): 1.1 keeps
@@ -13,13 +14,6 @@ const HASH_SEED = 0x5b5e7;
 
 /** Decorrelates a server's capacity rounding from its affinities. */
 const CAPACITY_SALT = 0x2545f491;
-
-/** A 32-bit finalizer (murmur3's): spreads the bits of a combined client/server hash. */
-function mix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
 
 /** How much client `c` and server `s` want each other: the same number seen from both sides. */
 function affinity(clientHash: number, serverHash: number): number {
@@ -55,16 +49,24 @@ export function rendezvousSubset(servers: { hashes: Uint32Array }, client: numbe
 
 /**
  * Balanced subsetting: every client gets `size` distinct servers and no server more than
- * mean × loadFactor clients (mean = clientCount × size / servers; at least ⌈mean⌉). The assignment is the stable matching of clients to
- * servers in which both sides rank each other by the same affinity hash (equivalently: take the
- * client↔server pairs in order of affinity, keeping each while the client still needs servers and
- * the server has room). It is unique, so every process computes the same one from the same
- * server set, client count and size, and it changes little when a server joins or leaves: the
- * clients that lose a server take their next choice, displacing only clients that liked the
- * displacing server less, a chain that the capacity slack keeps short.
+ * mean × loadFactor clients (mean = clientCount × size / servers; at least ⌈mean⌉). Each client
+ * ranks the servers: first its `size` nearest clockwise on the ring (clients evenly spaced,
+ * servers at points of their hashes, see SubsetRing), nearest first; then the others by
+ * rendezvous hash. Every server ranks its clients by the same pair scores, and the assignment is
+ * the stable matching under them (equivalently: the pairs taken in order of score, each kept
+ * while the client still needs servers and the server has room). It is unique, so every process
+ * computes the same one from the same server set, client count and size.
+ *
+ * Why both: the ring makes first choices even (a server is first choice of the clients in the
+ * arcs before its points, about 10 % from the mean at 1,000 × 300, size 10, where choices by
+ * hash alone spread like a binomial, 17 %), so fewer servers fill up and turn clients away; and
+ * a client turned away goes to a server drawn by hash rather than to the ring's next one, which
+ * sits among the same crowded arcs. A membership change then moves little: a server joining
+ * takes the clients whose ring windows its points fall into, each dropping its farthest; one
+ * leaving sends its clients to their next choices; a chain goes on only through full servers.
  *
  * Returns, for each client 0..clientCount−1, its servers as indices into `servers`. Cost about
- * clientCount × servers hash evaluations (a few ms at 1,000 × 300).
+ * clientCount × servers hash evaluations for the clients turned away at least once.
  */
 export function balancedSubsets(servers: { hashes: Uint32Array }, clientCount: number, size: number, loadFactor: number): Uint32Array[] {
   const m = servers.hashes.length;
@@ -72,8 +74,7 @@ export function balancedSubsets(servers: { hashes: Uint32Array }, clientCount: n
   if (size >= m) return Array.from({ length: clientCount }, () => all.slice());
   const mean = (clientCount * size) / m;
   const floor = Math.ceil(mean);
-  const clientHashes = Uint32Array.from({ length: clientCount }, (_, c) => clientHash(c));
-  const preferences = new Preferences(servers.hashes, clientHashes, size);
+  const preferences = new Preferences(servers.hashes, clientCount, size);
   // Each server's room is mean × loadFactor rounded down by its own fraction (from its hash), so
   // that when the mean moves (a server joins or leaves) only a few servers' room changes, by one.
   // One rounding for all would shrink every server's room at once at some sizes, and displace a
@@ -82,13 +83,11 @@ export function balancedSubsets(servers: { hashes: Uint32Array }, clientCount: n
   const holds = Array.from({ length: clientCount }, () => new Set<number>());
   // Clients with a place still to fill, one entry per place.
   const pending: number[] = [];
-  for (let c = 0; c < clientCount; c++) for (let k = 0; k < size; k++) pending.push(c);
-  while (pending.length > 0) {
-    const c = pending.pop()!;
+  for (let c = clientCount - 1; c >= 0; c--) for (let k = 0; k < size; k++) pending.push(c);
+  for (let c = pending.pop(); c !== undefined; c = pending.pop()) {
     const s = preferences.next(c);
     if (s < 0) continue;
-    const score = affinity(clientHashes[c], servers.hashes[s]);
-    const rejected = held[s].offer(c, score);
+    const rejected = held[s].offer(c, preferences.lastScore);
     if (rejected !== c) holds[c].add(s);
     if (rejected >= 0) {
       if (rejected !== c) holds[rejected].delete(s);
@@ -99,42 +98,92 @@ export function balancedSubsets(servers: { hashes: Uint32Array }, clientCount: n
 }
 
 /**
- * Each client's servers in order of affinity, produced lazily: the first 2 × size + 8 are sorted
- * up front (enough for nearly every client) and the list is extended when one runs out.
+ * The servers a client takes in place of unusable members, in order: the servers that are not
+ * members, by rendezvous hash (so the clients of one failing server spread their replacements
+ * over the whole fleet). The first `count`.
+ */
+export function replacementOrder(servers: { hashes: Uint32Array }, client: number, members: ReadonlySet<number>, count: number): number[] {
+  const m = servers.hashes.length;
+  const candidates: number[] = [];
+  for (let s = 0; s < m; s++) if (!members.has(s)) candidates.push(s);
+  const scores = new Float64Array(m);
+  for (const s of candidates) scores[s] = affinity(client, servers.hashes[s]);
+  candidates.sort((a, b) => scores[b] - scores[a] || a - b);
+  return candidates.slice(0, count);
+}
+
+/**
+ * Each client's servers in order of preference, with the score of each pair (the ring's
+ * 2 − distance for its window, above the rendezvous hash / 2^32 of the rest). The rendezvous part
+ * is produced lazily: most clients never get past their window.
  */
 class Preferences {
+  private readonly ring: SubsetRing;
+  private readonly clientHashes: Uint32Array;
   private readonly lists: Uint32Array[];
+  private readonly pairScores: Float64Array[];
+  /** How many of each list are the ring window. */
+  private readonly windows: Uint32Array;
   private readonly cursor: Uint32Array;
-  private readonly scores: Float64Array;
+  /** Score of the pair next() last returned. */
+  lastScore = 0;
 
   constructor(
     private readonly serverHashes: Uint32Array,
-    private readonly clientHashes: Uint32Array,
-    size: number,
+    clientCount: number,
+    private readonly size: number,
   ) {
-    this.lists = new Array(clientHashes.length);
-    this.cursor = new Uint32Array(clientHashes.length);
-    this.scores = new Float64Array(serverHashes.length);
-    for (let c = 0; c < clientHashes.length; c++) this.lists[c] = this.top(c, 2 * size + 8);
+    this.ring = new SubsetRing(serverHashes);
+    this.clientHashes = Uint32Array.from({ length: clientCount }, (_, c) => clientHash(c));
+    this.lists = new Array(clientCount);
+    this.pairScores = new Array(clientCount);
+    this.windows = new Uint32Array(clientCount);
+    this.cursor = new Uint32Array(clientCount);
+    const servers = new Uint32Array(size);
+    const distances = new Float64Array(size);
+    for (let c = 0; c < clientCount; c++) {
+      const found = this.ring.nearest((c + 0.5) / clientCount, size, servers, distances);
+      this.windows[c] = found;
+      this.lists[c] = servers.slice(0, found);
+      this.pairScores[c] = distances.slice(0, found).map((d) => 2 - d);
+    }
   }
 
   /** The client's next server to ask, or -1 when it has asked them all. */
   next(c: number): number {
-    let list = this.lists[c];
-    if (this.cursor[c] >= list.length) {
-      if (list.length >= this.serverHashes.length) return -1;
-      list = this.lists[c] = this.top(c, list.length * 2);
-    }
-    return list[this.cursor[c]++];
+    if (this.cursor[c] >= this.lists[c].length && !this.extend(c)) return -1;
+    const at = this.cursor[c]++;
+    this.lastScore = this.pairScores[c][at];
+    return this.lists[c][at];
   }
 
-  /** The client's `count` best servers, best first: one pass keeping a sorted buffer of the best so far. */
+  /** Appends the next servers by rendezvous hash (twice as many as before); false when none is left. */
+  private extend(c: number): boolean {
+    const m = this.serverHashes.length;
+    const list = this.lists[c];
+    if (list.length >= m) return false;
+    const window = this.windows[c];
+    const members = new Set(list.subarray(0, window));
+    const more = Math.min(m - window, Math.max(2 * (list.length - window), this.size + 8));
+    const top = this.top(c, more + window).filter((s) => !members.has(s)).slice(0, more);
+    const next = new Uint32Array(window + top.length);
+    next.set(list.subarray(0, window));
+    next.set(top, window);
+    const scores = new Float64Array(next.length);
+    scores.set(this.pairScores[c].subarray(0, window));
+    for (let i = window; i < next.length; i++) scores[i] = affinity(this.clientHashes[c], this.serverHashes[next[i]]) / 2 ** 32;
+    this.lists[c] = next;
+    this.pairScores[c] = scores;
+    return next.length > list.length;
+  }
+
+  /** The client's `count` best servers by rendezvous hash, best first. */
   private top(c: number, count: number): Uint32Array {
     const m = this.serverHashes.length;
     const k = Math.min(count, m);
     const hash = this.clientHashes[c];
     const best = new Uint32Array(k);
-    const bestScores = this.scores;
+    const bestScores = new Float64Array(k);
     let filled = 0;
     for (let s = 0; s < m; s++) {
       const score = affinity(hash, this.serverHashes[s]);

@@ -4,7 +4,7 @@ import { leastConnection } from '../../../src/balancer/least-connection';
 import { slowStart, slowStartFactor } from '../../../src/balancer/slow-start';
 import { weightedRandom } from '../../../src/balancer/weighted-random';
 import { weightedRoundRobin } from '../../../src/balancer/weighted-round-robin';
-import type { Balancer, Picker } from '../../../src/balancer/types';
+import type { Balancer, Endpoint, Picker } from '../../../src/balancer/types';
 import { CALL, endpoints, histogram, pickMany, seeded, type TestEndpoint } from './helpers';
 
 const WINDOW = 10_000;
@@ -123,11 +123,55 @@ describe('slowStart', () => {
     assert.deepEqual([...counts.values()], [1000, 1000]);
   });
 
+  test('the inner balancer gets the endpoints themselves, and views only of those behind the rest', () => {
+    const time = clock();
+    const given: (readonly Endpoint[])[] = [];
+    const inner = weightedRandom({ random: seeded(7) });
+    const recording: Balancer = { name: 'recording', build: (list) => (given.push(list), inner.build(list)) };
+    const balancer = slowStart({ balancer: recording, windowMs: WINDOW, now: time.now });
+    const list = endpoints([1, 1, 1, 1, 2]);
+    balancer.build(list.slice(0, 3));
+    time.advance(WINDOW / 2);
+    const picker = balancer.build(list);
+    const last = given[given.length - 1];
+    // The three present from the start lead at factor 0.5; the two new ones start at 0.1.
+    assert.deepEqual(last.slice(0, 3), list.slice(0, 3));
+    assert.notEqual(last[3], list[3]);
+    assert.equal(last[3].weight, 0.2);
+    assert.equal(last[4].weight, 0.4);
+    const counts = histogram(pickMany(picker, 40_000));
+    // Shares 0.5 : 0.5 : 0.5 : 0.1 : 0.2, and every pick is one of the caller's own objects.
+    assert.ok(Math.abs(counts.get(list[4].address)! / 40_000 - 0.2 / 1.8) < 0.01);
+    for (let i = 0; i < 1000; i++) assert.ok(list.includes(picker.pick(CALL) as TestEndpoint));
+  });
+
+  test('endpoints that arrived together are handed over as they are, from the first build', () => {
+    const given: (readonly Endpoint[])[] = [];
+    const inner = weightedRoundRobin({ random: seeded(8) });
+    const balancer = slowStart({ balancer: { name: 'recording', build: (list) => (given.push(list), inner.build(list)) }, windowMs: WINDOW, now: clock().now });
+    const list = endpoints([1, 2, 3]);
+    balancer.build(list);
+    assert.equal(given.length, 1);
+    assert.deepEqual(given[0], list);
+  });
+
+  test('nested slow starts hand back the caller\'s own endpoints', () => {
+    const time = clock();
+    const balancer = slowStart({ balancer: slowStart({ balancer: weightedRandom({ random: seeded(9) }), windowMs: WINDOW / 2, now: time.now }), windowMs: WINDOW, now: time.now });
+    const list = endpoints([1, 1, 1]);
+    balancer.build(list.slice(0, 2));
+    time.advance(WINDOW / 4);
+    const picker = balancer.build(list);
+    const seen = new Set<Endpoint>();
+    for (let i = 0; i < 2000; i++) seen.add(picker.pick(CALL)!);
+    assert.deepEqual([...seen].sort((a, b) => a.address.localeCompare(b.address)), list);
+  });
+
   test('rejects bad options with errors naming them', () => {
     assert.throws(() => slowStart({ windowMs: 2 ** 31 }), { name: 'RangeError', message: /slowStart: options\.windowMs/ });
     assert.throws(() => slowStart({ windowMs: 0 }), /windowMs/);
     assert.throws(() => slowStart({ aggression: 0 }), /options\.aggression/);
-    assert.throws(() => slowStart({ minWeightPercent: 120 }), /minWeightPercent must be at most 100/);
+    assert.throws(() => slowStart({ minWeightPercent: 120 }), /options\.minWeightPercent must be a number in \(0, 100\]/);
     assert.throws(() => slowStart({ balancer: {} as Balancer }), /options\.balancer/);
     assert.throws(() => slowStart({ now: 5 as unknown as () => number }), /options\.now/);
   });

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { balancedSubsets, serverTable } from '../../../src/balancer/subset-assignment';
 import { memoryResolver } from '../../../src/resolver/memory';
-import { subsetResolver } from '../../../src/resolver/subset';
+import { subsetResolver, type SubsetStateSource } from '../../../src/resolver/subset';
 import type { Instance, Resolver } from '../../../src/resolver/types';
 
 const address = (i: number) => `10.0.${i >> 8}.${i & 255}:50051`;
@@ -18,6 +18,22 @@ function follow(resolver: Resolver, service: string): { next(): Promise<Instance
     onError: (error) => errors.push(error),
   });
   return { next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiting.push(resolve))), errors, stop };
+}
+
+/** A client's endpoint states, set by hand. */
+function fakeClient() {
+  type Observer = Parameters<SubsetStateSource['observe']>[0];
+  const observers = new Set<Observer>();
+  const state = (address: string, eligible: boolean) => ({ address, eligible, draining: false });
+  return {
+    observe(observer: Observer) {
+      observers.add(observer);
+      return () => observers.delete(observer);
+    },
+    add: (address: string) => observers.forEach((o) => o.onEndpointAdded?.(state(address, true))),
+    set: (address: string, eligible: boolean) => observers.forEach((o) => o.onEndpointChanged?.(state(address, eligible))),
+    remove: (address: string) => observers.forEach((o) => o.onEndpointRemoved?.(state(address, true))),
+  };
 }
 
 describe('balanced subsets', () => {
@@ -115,6 +131,65 @@ describe('subsetResolver', () => {
     assert.deepEqual(asked, ['svc']);
     watch.stop();
     assert.equal(inner.watchers('svc'), 0);
+  });
+
+  test('follows the client: unusable members are replaced in a fixed order, and given back when they recover', async () => {
+    const inner = memoryResolver();
+    inner.set('svc', servers(20));
+    const client = fakeClient();
+    const subset = subsetResolver(inner, { size: 3, clientId: 1, clientCount: 4 });
+    const stopFollowing = subset.follow(client);
+    const watch = follow(subset, 'svc');
+    const members = (await watch.next()).map((i) => i.address);
+    assert.equal(members.length, 3);
+    client.set(members[0], false);
+    const replaced = (await watch.next()).map((i) => i.address);
+    // The failing member stays listed (its recovery is seen), one more server keeps three usable.
+    assert.equal(replaced.length, 4);
+    assert.ok(members.every((a) => replaced.includes(a)));
+    const first = replaced.find((a) => !members.includes(a))!;
+    // The same order in every process: another resolver with the same options picks the same one.
+    const again = subsetResolver(inner, { size: 3, clientId: 1, clientCount: 4 });
+    const other = fakeClient();
+    again.follow(other);
+    const otherWatch = follow(again, 'svc');
+    await otherWatch.next();
+    other.set(members[0], false);
+    assert.deepEqual((await otherWatch.next()).map((i) => i.address), replaced);
+    otherWatch.stop();
+    // The replacement fails too: it stays, and the next one joins.
+    client.set(first, false);
+    const twice = (await watch.next()).map((i) => i.address);
+    assert.equal(twice.length, 5);
+    assert.ok(twice.includes(first));
+    // The member recovers: three usable members again, and both replacements are let go.
+    client.set(members[0], true);
+    assert.deepEqual((await watch.next()).map((i) => i.address).sort(), [...members].sort());
+    // Once the resolver stops following, states no longer count.
+    stopFollowing();
+    client.set(members[1], false);
+    await new Promise((resolve) => setImmediate(resolve));
+    inner.set('svc', servers(20));
+    assert.deepEqual((await watch.next()).map((i) => i.address).sort(), [...members].sort());
+    watch.stop();
+  });
+
+  test('without clientCount too, and a connecting member is not replaced', async () => {
+    const inner = memoryResolver();
+    inner.set('svc', servers(12));
+    const client = fakeClient();
+    const subset = subsetResolver(inner, { size: 2, clientId: 'pod-1' });
+    subset.follow(client);
+    const watch = follow(subset, 'svc');
+    const members = (await watch.next()).map((i) => i.address);
+    client.add(members[0]);
+    client.set(members[1], false);
+    const replaced = (await watch.next()).map((i) => i.address);
+    assert.equal(replaced.length, 3);
+    // Removed from the client (it left the registry): its state is forgotten.
+    client.remove(members[1]);
+    assert.deepEqual((await watch.next()).map((i) => i.address), members);
+    watch.stop();
   });
 
   test('rejects bad options with errors naming them', () => {
