@@ -6,6 +6,7 @@ import {
   liveEndpoints,
   randomSource,
 } from './common';
+import { FLIP, HashRing, MAX_RING_POINTS } from './hash-ring';
 import { murmur3BytesInt32, murmur3Int32 } from './murmur3';
 import type { Metadata, MetadataValue } from '@grpc/grpc-js';
 import type { Balancer, Endpoint, PickInfo, Picker } from './types';
@@ -40,21 +41,6 @@ export const DEFAULT_VIRTUAL_NODES = 256;
 
 /** Off: a key's endpoint then depends on addresses alone, so changing a weight moves no key. */
 const DEFAULT_WEIGHTED = false;
-
-/**
- * Ring size cap, 2^22 points (32 MB): 10,000 endpoints at the default count fit (20 MB); beyond
- * it every endpoint's count is scaled down alike, and keys move more when a change crosses it.
- */
-const MAX_RING_POINTS = 1 << 22;
-
-/** Flips a hash's top bit: signed order of the result is the unsigned order of the hash. */
-const FLIP = 0x80000000 | 0;
-
-/**
- * Index of the ring by the top bits of the hash: about one bucket per point, at most 2^18 buckets
- * (1 MB, a 20th of the largest default ring), so a lookup reads a few adjacent entries.
- */
-const MAX_INDEX_BITS = 18;
 
 /**
  * Ring points a retry or an over-bound key walks before it scans the endpoints instead. The
@@ -129,19 +115,7 @@ interface RingSettings {
 }
 
 class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
-  /**
-   * The ring, two entries per point: its hash with the top bit flipped, then its endpoint index.
-   * Flipped hashes as signed integers ascend in the hashes' unsigned order, yet are small
-   * integers to V8, so a pick never boxes a hash above 2^31; the owner beside its hash comes
-   * in the same cache line as the last comparison.
-   */
-  private readonly ring: Int32Array;
-  private readonly points: number;
-  /** buckets[b] is the first point whose hash has top bits ≥ b; one more entry closes the last bucket. */
-  private readonly buckets: Uint32Array;
-  private readonly shift: number;
-  /** Added to a flipped hash's top bits (shifted arithmetically) to give its bucket. */
-  private readonly half: number;
+  private readonly ring: HashRing;
   private readonly header: string | undefined;
   private readonly random: () => number;
   private readonly bounded: boolean;
@@ -160,52 +134,12 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
     const n = endpoints.length;
     this.header = settings.header;
     this.random = settings.random;
-
     const counts = new Float64Array(n);
-    let points = 0;
-    for (let i = 0; i < n; i++) {
-      counts[i] = settings.weighted ? Math.max(1, Math.round(settings.virtualNodes * weights[i])) : settings.virtualNodes;
-      points += counts[i];
-    }
-    if (points > MAX_RING_POINTS) {
-      const shrink = MAX_RING_POINTS / points;
-      points = 0;
-      for (let i = 0; i < n; i++) {
-        counts[i] = Math.max(1, Math.floor(counts[i] * shrink));
-        points += counts[i];
-      }
-    }
-
-    // Points are laid out by address, and the sort keeps that order among equal hashes, so a
-    // collision between endpoints goes the same way whatever the order of the list.
-    const byAddress = Array.from({ length: n }, (_, i) => i).sort((a, b) =>
-      endpoints[a].address < endpoints[b].address ? -1 : endpoints[a].address > endpoints[b].address ? 1 : a - b,
+    for (let i = 0; i < n; i++) counts[i] = settings.weighted ? Math.max(1, Math.round(settings.virtualNodes * weights[i])) : settings.virtualNodes;
+    this.ring = new HashRing(
+      endpoints.map((e) => e.address),
+      counts,
     );
-    const hashes = new Uint32Array(points);
-    const owners = new Uint32Array(points);
-    let p = 0;
-    for (const i of byAddress) {
-      const address = Buffer.from(endpoints[i].address);
-      for (let v = 0; v < counts[i]; v++) {
-        hashes[p] = murmur3BytesInt32(address, v);
-        owners[p++] = i;
-      }
-    }
-    const sorted = sortByHash(hashes, owners);
-
-    this.points = points;
-    this.ring = new Int32Array(2 * points);
-    const bits = Math.min(MAX_INDEX_BITS, Math.max(1, Math.ceil(Math.log2(points))));
-    this.shift = 32 - bits;
-    this.half = 1 << (bits - 1);
-    this.buckets = new Uint32Array((1 << bits) + 1);
-    for (let q = 0; q < points; q++) {
-      const hash = sorted.hashes[q];
-      this.ring[2 * q] = hash ^ FLIP;
-      this.ring[2 * q + 1] = sorted.owners[q];
-      this.buckets[(hash >>> this.shift) + 1]++;
-    }
-    for (let b = 1; b < this.buckets.length; b++) this.buckets[b] += this.buckets[b - 1];
 
     this.bounded = settings.loadFactor > 0;
     this.capacityShare = new Float64Array(this.bounded ? n : 0);
@@ -227,7 +161,7 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
       flipped = murmur3Int32(key, 0) ^ FLIP;
       keyed = true;
     } else if (this.header !== undefined && info.metadata !== undefined) {
-      const value = this.headerValue(info.metadata);
+      const value = headerValue(info.metadata, this.header);
       if (value !== undefined && value.length > 0) {
         flipped = (typeof value === 'string' ? murmur3Int32(value, 0) : murmur3BytesInt32(value, 0)) ^ FLIP;
         keyed = true;
@@ -235,30 +169,9 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
     }
     // No key: a uniformly random point, so keyless calls spread as keys do.
     if (!keyed) flipped = (this.random() * 4294967296) | 0;
-    const at = this.find(flipped);
-    if (!this.bounded && !hasExclusions(info.exclude)) return this.endpoints[this.ring[2 * at + 1]];
+    const at = this.ring.find(flipped);
+    if (!this.bounded && !hasExclusions(info.exclude)) return this.endpoints[this.ring.owner(at)];
     return this.walk(at, info.exclude);
-  }
-
-  /** The first value of the key header, if the call has one. */
-  private headerValue(metadata: Metadata): MetadataValue | undefined {
-    // Metadata.get allocates an empty array when the header is missing; only keyless calls pay it.
-    const values = metadata.get(this.header!);
-    return values.length === 0 ? undefined : values[0];
-  }
-
-  /** The first ring point at or after the (flipped) hash, wrapping to the start. */
-  private find(flipped: number): number {
-    const ring = this.ring;
-    const bucket = (flipped >> this.shift) + this.half;
-    let low = this.buckets[bucket];
-    let high = this.buckets[bucket + 1];
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (ring[2 * middle] < flipped) low = middle + 1;
-      else high = middle;
-    }
-    return low === this.points ? 0 : low;
   }
 
   /** From the key's point onwards, the first endpoint not excluded and under its load bound. */
@@ -266,11 +179,11 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
     const avoid = hasExclusions(exclude) ? exclude : undefined;
     const bounded = this.bounded;
     const placedTotal = bounded ? this.refreshTotal() + 1 : 0;
-    const points = this.points;
+    const points = this.ring.points;
     const steps = Math.min(points, MAX_WALK);
     let at = start;
     for (let step = 0; step < steps; step++) {
-      const i = this.ring[2 * at + 1];
+      const i = this.ring.owner(at);
       const endpoint = this.endpoints[i];
       if (
         (avoid === undefined || !avoid.has(endpoint.address)) &&
@@ -302,7 +215,7 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
       }
     }
     if (best >= 0) return endpoints[best];
-    return avoid === undefined ? endpoints[this.ring[2 * start + 1]] : this.walk(start, undefined);
+    return avoid === undefined ? endpoints[this.ring.owner(start)] : this.walk(start, undefined);
   }
 
   /** Re-reads some in-flight counts and returns the (possibly slightly stale) total. */
@@ -325,37 +238,9 @@ class ConsistentHashPicker<E extends Endpoint> implements Picker<E> {
   }
 }
 
-/** Radix digit width: three passes cover 32 bits with a 2,048-entry count table. */
-const RADIX_BITS = 11;
-
-/**
- * Points sorted by unsigned hash, stably (least-significant-digit radix sort): O(points), several
- * times faster than a comparison sort of a 100,000-point ring.
- */
-function sortByHash(hashes: Uint32Array, owners: Uint32Array): { hashes: Uint32Array; owners: Uint32Array } {
-  const n = hashes.length;
-  const mask = (1 << RADIX_BITS) - 1;
-  const count = new Uint32Array(1 << RADIX_BITS);
-  let fromHashes: Uint32Array = hashes;
-  let fromOwners: Uint32Array = owners;
-  let toHashes: Uint32Array = new Uint32Array(n);
-  let toOwners: Uint32Array = new Uint32Array(n);
-  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[(fromHashes[i] >>> shift) & mask]++;
-    let start = 0;
-    for (let d = 0; d <= mask; d++) {
-      const c = count[d];
-      count[d] = start;
-      start += c;
-    }
-    for (let i = 0; i < n; i++) {
-      const at = count[(fromHashes[i] >>> shift) & mask]++;
-      toHashes[at] = fromHashes[i];
-      toOwners[at] = fromOwners[i];
-    }
-    [fromHashes, toHashes] = [toHashes, fromHashes];
-    [fromOwners, toOwners] = [toOwners, fromOwners];
-  }
-  return { hashes: fromHashes, owners: fromOwners };
+/** The first value of the key header, if the call has one. */
+function headerValue(metadata: Metadata, header: string): MetadataValue | undefined {
+  // Metadata.get allocates an empty array when the header is missing; only keyless calls pay it.
+  const values = metadata.get(header);
+  return values.length === 0 ? undefined : values[0];
 }

@@ -1,5 +1,4 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
-import type { CallContext } from '../client/context';
 import type { ClientView } from '../client/view';
 import { checkOptionsObject, numberOption } from '../core/options';
 

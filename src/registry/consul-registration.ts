@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
-import { formatAddress } from '../resolver/address';
+import { formatAddress } from '../discovery/address';
+import { requiredText, textOption } from '../discovery/text-option';
+import { integerOption } from '../core/options';
 import { MAX_TIMER_MS } from '../core/duration';
 import { describeValue } from '../core/text';
 
@@ -123,18 +125,6 @@ function checkHostPort(value: unknown, field: string): string {
   return value;
 }
 
-function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`${field} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got ${describeValue(value)}`);
-  }
-  return value;
-}
-
-export function nonEmpty(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${field} must be a non-empty string, got ${describeValue(value)}`);
-  return value;
-}
-
 export interface PreparedRegistration {
   readonly id: string;
   readonly name: string;
@@ -146,24 +136,24 @@ export interface PreparedRegistration {
 export function prepare(registration: ConsulRegistration): PreparedRegistration {
   const where = 'consulRegistry.register';
   if (registration === null || typeof registration !== 'object') throw new TypeError(`${where}: expects an object with name and port`);
-  const name = nonEmpty(registration.name, `${where}: name`);
-  const port = integer(registration.port, `${where}: port`, 1, 65535);
+  const name = requiredText(where, 'name', registration.name);
+  const port = integerOption(where, 'port', registration.port ?? null, 0, { min: 1, max: 65535 });
   let address: string | undefined;
   if (registration.address !== undefined) {
-    address = stripBrackets(nonEmpty(registration.address, `${where}: address`).trim());
+    address = stripBrackets(requiredText(where, 'address', registration.address).trim());
     if (address.includes(':') && isIP(address) !== 6) {
       throw new TypeError(`${where}: address must be a host without a port (the port goes in "port"), got ${describeValue(registration.address)}`);
     }
     if (/[\s/]/.test(address)) throw new TypeError(`${where}: address must be an IP address or host name, got ${describeValue(registration.address)}`);
   }
-  const id = registration.id === undefined ? `${name}-${address ?? hostname()}-${port}` : nonEmpty(registration.id, `${where}: id`);
-  const weight = registration.weight === undefined ? 1 : integer(registration.weight, `${where}: weight`, 1);
-  const warningWeight = registration.warningWeight === undefined ? 1 : integer(registration.warningWeight, `${where}: warningWeight`, 0);
+  const id = textOption(where, 'id', registration.id, undefined) ?? `${name}-${address ?? hostname()}-${port}`;
+  const weight = integerOption(where, 'weight', registration.weight, 1, { min: 1 });
+  const warningWeight = integerOption(where, 'warningWeight', registration.warningWeight, 1, { min: 0 });
 
   let tags: string[] | undefined;
   if (registration.tags !== undefined) {
     if (!Array.isArray(registration.tags)) throw new TypeError(`${where}: tags must be an array of strings`);
-    tags = registration.tags.map((tag, i) => nonEmpty(tag, `${where}: tags[${i}]`));
+    tags = registration.tags.map((tag, i) => requiredText(where, `tags[${i}]`, tag));
   }
   let meta: Record<string, string> | undefined;
   if (registration.meta !== undefined) {
@@ -211,12 +201,12 @@ export function prepare(registration: ConsulRegistration): PreparedRegistration 
         break;
       }
       case 'http': {
-        const url = nonEmpty(spec.url, `${where}: check.url`);
+        const url = requiredText(where, 'check.url', spec.url);
         if (!/^https?:\/\/[^/\s]+/i.test(url)) throw new TypeError(`${where}: check.url must be an http(s) URL, got ${describeValue(url)}`);
         check = {
           Name: `HTTP health of ${name}`,
           HTTP: url,
-          Method: spec.method === undefined ? undefined : nonEmpty(spec.method, `${where}: check.method`),
+          Method: textOption(where, 'check.method', spec.method, undefined),
           Header: spec.headers,
           TLSSkipVerify: spec.tlsSkipVerify === true,
           ...timing(spec),

@@ -1,6 +1,8 @@
-import { ConsulAccess, ConsulError, type ConsulAnswer, type ConsulConnectionOptions } from '../resolver/consul-client';
-import { asError } from '../resolver/listener';
-import { nonEmpty, prepare, type ConsulRegistration } from './consul-registration';
+import { ConsulAccess, ConsulError, type ConsulAnswer, type ConsulConnectionOptions } from '../discovery/consul-access';
+import { asError } from '../discovery/errors';
+import { functionOption } from '../core/options';
+import { requiredText } from '../discovery/text-option';
+import { prepare, type ConsulRegistration } from './consul-registration';
 import { deregisterOnSignals, type ShutdownableServer, type ShutdownOptions } from './shutdown';
 
 export type { ConsulCheck, ConsulRegistration, Duration, GrpcCheck, HttpCheck, TcpCheck, TtlCheck } from './consul-registration';
@@ -35,8 +37,7 @@ export interface ConsulRegistry {
 /** Registers gRPC servers with the local Consul agent, keeps TTL checks alive, deregisters on shutdown. */
 export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegistry {
   const client = new ConsulAccess(options, 'consulRegistry');
-  if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('consulRegistry: onError must be a function');
-  const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
+  const onError = functionOption('consulRegistry', 'onError', options.onError, (error: Error) => process.emitWarning(error));
   const report = (error: unknown) => {
     try {
       onError(asError(error));
@@ -102,7 +103,7 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
   }
 
   async function deregister(id?: string): Promise<void> {
-    if (id !== undefined) return deregisterOne(nonEmpty(id, 'consulRegistry.deregister: id'));
+    if (id !== undefined) return deregisterOne(requiredText('consulRegistry.deregister', 'id', id));
     const results = await Promise.allSettled([...registered.keys()].map(deregisterOne));
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
     if (failures.length > 0) throw new ConsulError(`consulRegistry: ${failures.length} deregistration(s) failed: ${failures.join('; ')}`);

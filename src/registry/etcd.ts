@@ -2,14 +2,15 @@ import type { Lease } from 'etcd3';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { backoffDelay } from '../core/backoff';
-import { durationOption } from '../core/duration';
+import { durationOption, functionOption, integerOption, numberOption } from '../core/options';
+import { requiredText } from '../discovery/text-option';
 import { abortableSleep } from '../core/sleep';
 import { excerpt } from '../core/text';
-import { formatAddress } from '../resolver/address';
-import { etcdConnection } from '../resolver/etcd-client';
-import { EtcdError, type EtcdConnectionOptions } from '../resolver/etcd-options';
-import { etcdLayout, type EtcdKeyFormat } from '../resolver/etcd-format';
-import { asError } from '../resolver/listener';
+import { formatAddress } from '../discovery/address';
+import { etcdConnection } from '../discovery/etcd-connection';
+import { EtcdError, type EtcdConnectionOptions } from '../discovery/etcd-options';
+import { etcdLayout, type EtcdKeyFormat } from '../discovery/etcd-format';
+import { asError } from '../discovery/errors';
 import { deregisterOnSignals, type ShutdownableServer, type ShutdownOptions } from './shutdown';
 
 /**
@@ -95,24 +96,15 @@ function localAddress(): string | undefined {
   return undefined;
 }
 
-function nonEmpty(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim().length === 0 || /[\u0000-\u001f]/.test(value)) {
-    throw new TypeError(`${field} must be a non-empty single-line string, got ${excerpt(value)}`);
-  }
-  return value;
-}
-
 /** Registers gRPC servers in etcd under leases it keeps alive, re-registers after a lost lease, deregisters on shutdown. */
 export function etcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegistry {
   const where = 'etcdRegistry';
   const connection = etcdConnection(options, where);
-  const layout = etcdLayout(options.format, options.prefix);
+  const layout = etcdLayout(options.format, options.prefix, where);
   const ttlMs = durationOption(where, 'leaseTtlMs', options.leaseTtlMs, DEFAULT_ETCD_LEASE_TTL_MS, { min: MIN_LEASE_TTL_MS });
   const ttlSeconds = Math.ceil(ttlMs / 1_000);
-  if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError(`${where}: onError must be a function`);
-  const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
-  const random = options.random ?? Math.random;
-  if (typeof random !== 'function') throw new TypeError(`${where}: random must be a function returning [0, 1)`);
+  const onError = functionOption(where, 'onError', options.onError, (error: Error) => process.emitWarning(error));
+  const random = functionOption(where, 'random', options.random, Math.random);
   const report = (error: unknown) => {
     try {
       onError(asError(error));
@@ -162,20 +154,18 @@ export function etcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegistry {
   function prepare(registration: EtcdRegistration) {
     const at = `${where}.register`;
     if (registration === null || typeof registration !== 'object') throw new TypeError(`${at}: expects an object with name and port`);
-    const name = nonEmpty(registration.name, `${at}: name`);
-    const port = registration.port;
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`${at}: port must be an integer from 1 to 65535, got ${excerpt(String(port))}`);
-    let host = registration.address === undefined ? localAddress() : nonEmpty(registration.address, `${at}: address`).trim();
+    const name = requiredText(at, 'name', registration.name, true);
+    const port = integerOption(at, 'port', registration.port ?? null, 0, { min: 1, max: 65535 });
+    let host = registration.address === undefined ? localAddress() : requiredText(at, 'address', registration.address, true).trim();
     if (host === undefined) throw new TypeError(`${at}: address is required: this machine has no non-internal IPv4 address to default to`);
     if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
     if ((host.includes(':') && isIP(host) !== 6) || /[\s/]/.test(host)) {
       throw new TypeError(`${at}: address must be an IP address or host name without a port (the port goes in "port"), got ${excerpt(registration.address)}`);
     }
-    const weight = registration.weight ?? 1;
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) throw new TypeError(`${at}: weight must be a number > 0, got ${excerpt(String(weight))}`);
+    const weight = numberOption(at, 'weight', registration.weight, 1, { above: 0 });
     const tags = registration.tags ?? [];
     if (!Array.isArray(tags)) throw new TypeError(`${at}: tags must be an array of strings`);
-    tags.forEach((tag, i) => nonEmpty(tag, `${at}: tags[${i}]`));
+    tags.forEach((tag, i) => requiredText(at, `tags[${i}]`, tag, true));
     const meta = registration.meta ?? {};
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta) || Object.values(meta).some((v) => typeof v !== 'string')) {
       throw new TypeError(`${at}: meta must be an object of string values`);
@@ -238,7 +228,7 @@ export function etcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegistry {
   }
 
   async function deregister(key?: string): Promise<void> {
-    if (key !== undefined) return deregisterOne(nonEmpty(key, `${where}.deregister: key`));
+    if (key !== undefined) return deregisterOne(requiredText(`${where}.deregister`, 'key', key, true));
     const results = await Promise.allSettled([...registered.keys()].map(deregisterOne));
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
     if (failures.length > 0) throw new EtcdError(`${where}: ${failures.length} deregistration(s) failed: ${failures.join('; ')}`);

@@ -1,4 +1,4 @@
-import { durationOption } from '../core/duration';
+import { checkOptionsObject, durationOption } from '../core/options';
 import { abortableSleep } from '../core/sleep';
 
 /** Blocking-query and watch clients see the removal within milliseconds; a second covers their in-flight picks. */
@@ -38,7 +38,7 @@ export function deregisterOnSignals(
   if (!server || typeof server.tryShutdown !== 'function' || typeof server.forceShutdown !== 'function') {
     throw new TypeError(`${where}: server must be a grpc-js Server (with tryShutdown and forceShutdown)`);
   }
-  if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object`);
+  checkOptionsObject(where, options, false);
   const signals = options.signals ?? DEFAULT_SHUTDOWN_SIGNALS;
   if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || !/^SIG[A-Z0-9]+$/.test(s))) {
     throw new TypeError(`${where}: signals must be a non-empty array of signal names like "SIGTERM"`);

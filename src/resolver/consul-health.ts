@@ -1,4 +1,4 @@
-import { formatAddress, parseAddress } from './address';
+import { formatAddress, parseAddress } from '../discovery/address';
 import { describeValue, excerpt } from '../core/text';
 import type { Instance } from './types';
 

@@ -1,14 +1,16 @@
-import { backoffDelay, backoffOption } from '../core/backoff';
-import { durationOption } from '../core/duration';
-import { abortableSleep } from '../core/sleep';
+import { backoffOption } from '../core/backoff';
+import { systemClock, type Clock } from '../core/clock';
+import { booleanOption, durationOption, functionOption } from '../core/options';
+import { requiredText, textOption } from '../discovery/text-option';
 import { excerpt } from '../core/text';
-import { ConsulAccess, ConsulError, type ConsulConnectionOptions } from './consul-client';
+import { ConsulAccess, ConsulError, type ConsulConnectionOptions } from '../discovery/consul-access';
 import { consulHealthToInstances } from './consul-health';
 import { registerResolverScheme } from './target';
-import type { Instance, Resolver, ResolverListener } from './types';
-import { watchReporter } from './listener';
+import type { Resolver, ResolverListener } from './types';
+import { asError } from '../discovery/errors';
+import { failedWatch, startWatchLoop } from './watch-loop';
 
-export { ConsulError, isConsulError, type ConsulConnectionOptions, type ConsulTlsOptions } from './consul-client';
+export { ConsulError, isConsulError, type ConsulConnectionOptions, type ConsulTlsOptions } from '../discovery/consul-access';
 export { consulHealthToInstances } from './consul-health';
 
 /**
@@ -65,17 +67,11 @@ export interface ConsulResolverOptions extends ConsulConnectionOptions {
   minQuietIntervalMs?: number;
   /** Source of randomness for backoff jitter, in [0, 1). */
   random?: () => number;
-  /** Clock for query spacing, in ms. */
-  now?: () => number;
+  /** Clock for query spacing, in epoch ms. Default the system clock. */
+  now?: Clock;
 }
 
 type HealthServiceOptions = Exclude<Parameters<ConsulAccess['consul']['health']['service']>[0], string>;
-
-function nonEmptyString(value: unknown, field: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${field} must be a non-empty string, got ${excerpt(String(value))}`);
-  return value;
-}
 
 /**
  * Watches services in Consul's health catalog with blocking queries: a change reaches the
@@ -93,50 +89,41 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
   const tags = options.tags;
   if (tags !== undefined) {
     if (!Array.isArray(tags)) throw new TypeError(`${where}: tags must be an array of strings`);
-    tags.forEach((tag, i) => nonEmptyString(tag, `${where}: tags[${i}]`));
+    tags.forEach((tag, i) => requiredText(where, `tags[${i}]`, tag));
   }
-  const dc = nonEmptyString(options.dc, `${where}: dc`);
-  const near = nonEmptyString(options.near, `${where}: near`);
-  const filter = nonEmptyString(options.filter, `${where}: filter`);
-  for (const field of ['stale', 'onlyPassing'] as const) {
-    if (options[field] !== undefined && typeof options[field] !== 'boolean') throw new TypeError(`${where}: ${field} must be a boolean`);
-  }
-  const stale = options.stale ?? true;
-  const onlyPassing = options.onlyPassing ?? true;
+  const dc = textOption(where, 'dc', options.dc, undefined);
+  const near = textOption(where, 'near', options.near, undefined);
+  const filter = textOption(where, 'filter', options.filter, undefined);
+  const stale = booleanOption(where, 'stale', options.stale, true);
+  const onlyPassing = booleanOption(where, 'onlyPassing', options.onlyPassing, true);
   const waitMs = durationOption(where, 'waitMs', options.waitMs, DEFAULT_CONSUL_WAIT_MS, { min: 1, max: MAX_CONSUL_WAIT_MS });
   const backoff = backoffOption(where, options.backoff, { initialMs: DEFAULT_CONSUL_BACKOFF_INITIAL_MS, maxMs: DEFAULT_CONSUL_BACKOFF_MAX_MS });
   const minQuietIntervalMs = durationOption(where, 'minQuietIntervalMs', options.minQuietIntervalMs, DEFAULT_CONSUL_MIN_QUIET_INTERVAL_MS, { min: 1 });
-  const random = options.random ?? Math.random;
-  if (typeof random !== 'function') throw new TypeError(`${where}: random must be a function returning [0, 1)`);
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function') throw new TypeError(`${where}: now must be a function returning ms`);
+  const random = functionOption(where, 'random', options.random, Math.random);
+  const now = functionOption(where, 'now', options.now, systemClock);
 
   // Only what is set: the package sends a present key even when its value is undefined.
-  const query: Record<string, unknown> = { passing: onlyPassing, stale };
-  if (tags && tags.length > 0) query.tag = [...tags];
-  for (const [key, value] of Object.entries({ dc, near, filter })) if (value !== undefined) query[key] = value;
+  const baseQuery: Record<string, unknown> = { passing: onlyPassing, stale };
+  if (tags && tags.length > 0) baseQuery.tag = [...tags];
+  for (const [key, value] of Object.entries({ dc, near, filter })) if (value !== undefined) baseQuery[key] = value;
   const blockingTimeoutMs = waitMs + waitMs / 16 + BLOCKING_TIMEOUT_MARGIN_MS;
   let active = 0;
 
   function watch(service: string, listener: ResolverListener): () => void {
-    const controller = new AbortController();
-    const { signal } = controller;
-    const { update, report } = watchReporter(listener, signal);
     if (typeof service !== 'string' || service.trim().length === 0 || /[\u0000-\u001f]/.test(service)) {
-      queueMicrotask(() => report(new TypeError(`${where}: service name must be a non-empty string, got ${excerpt(String(service))}`)));
-      return () => controller.abort();
+      return failedWatch(listener, new TypeError(`${where}: service name must be a non-empty string, got ${excerpt(String(service))}`));
     }
     const path = `/v1/health/service/${encodeURIComponent(service)}`;
     const name = `${excerpt(service)} (${access.origin}${dc ? `, dc ${excerpt(dc)}` : ''})`;
     active++;
 
     /** One read of the health list: the instances, their problems, and Consul's index. */
-    const read = async (index: number) => {
+    const query = async (index: number, signal: AbortSignal) => {
       const blocking = index > 0;
       const answer = await access.call('GET', path, { signal, timeoutMs: blocking ? blockingTimeoutMs : undefined }, (common) =>
         access.consul.health.service({
           service,
-          ...query,
+          ...baseQuery,
           ...(blocking ? { index: String(index), wait: `${waitMs}ms` } : {}),
           ...common,
           // The package's types leave out options its code passes on (cancel context, timeout, tag lists).
@@ -149,79 +136,43 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
       try {
         return { ...consulHealthToInstances(answer.body, onlyPassing), index: next };
       } catch (error) {
-        throw new ConsulError(`consul GET ${path} at ${access.origin}: ${(error as Error).message}`);
+        throw new ConsulError(`consul GET ${path} at ${access.origin}: ${asError(error).message}`);
       }
     };
 
     // The loop is ours rather than the package's Watch: that one emits 'error' on an emitter
     // nobody may be listening to (which ends the process), and cannot be spaced or bounded here.
-    const run = async () => {
-      let index = 0;
-      let failures = 0;
-      let lastKey: string | undefined;
-      let lastProblems = '';
-      while (!signal.aborted) {
-        const started = now();
-        // The first read (and the one after an error or a reset) does not block: it answers at
-        // once by design and is followed at once.
-        const blocking = index > 0;
-        let advanced = false;
-        try {
-          const answer = await read(index);
-          if (signal.aborted) return;
-          failures = 0;
-          advanced = answer.index > index;
-          // Consul's rules for blocking queries: an index that goes backwards (a restored or
-          // replaced server) restarts from 0; an index below 1 would make every query return at
-          // once, so it is raised to 1.
-          index = answer.index < index ? 0 : Math.max(answer.index, 1);
-
-          const problems = answer.problems.join('; ');
-          if (problems && problems !== lastProblems) {
-            report(new ConsulError(`consul: skipped unusable instances of ${name}: ${access.redact(problems)}`));
-          }
-          lastProblems = problems;
-          const key = JSON.stringify(answer.instances);
-          if (key !== lastKey) {
-            lastKey = key;
-            if (answer.instances.length === 0) {
-              // Reported rather than delivered as an empty list: a stale list is better than
-              // none, and an empty answer is more often a registry hiccup than a dead service.
-              // The DNS resolver treats NXDOMAIN the same way.
-              report(new ConsulError(`consul: no ${onlyPassing ? 'passing' : 'healthy'} instances of ${name}`));
-            } else {
-              update(answer.instances);
-            }
-          }
-        } catch (error) {
-          if (signal.aborted) return;
-          failures++;
-          // The agent may have restarted with a smaller index; blocking on the old one would
-          // hide every change until Consul's index caught up with it.
-          index = 0;
-          // The next good answer is delivered even if unchanged, so the listener sees the recovery.
-          lastKey = undefined;
-          report(error);
-          await abortableSleep(backoffDelay(failures, backoff, random), signal);
-          continue;
-        }
-        const spacing = !advanced ? minQuietIntervalMs : blocking ? minQuietIntervalMs / FOLLOW_UP_SPACING_DIVISOR : 0;
-        const elapsed = now() - started;
-        if (elapsed < spacing) await abortableSleep(spacing - elapsed, signal);
-      }
+    let index = 0;
+    const read = async (signal: AbortSignal) => {
+      const started = now();
+      // The first read (and the one after an error or a reset) does not block: it answers at
+      // once by design and is followed at once.
+      const blocking = index > 0;
+      const previous = index;
+      // Until an answer says otherwise: after a failure the agent may have restarted with a
+      // smaller index, and blocking on the old one would hide every change until Consul's index
+      // caught up with it.
+      index = 0;
+      const answer = await query(previous, signal);
+      const advanced = answer.index > previous;
+      // Consul's rules for blocking queries: an index that goes backwards (a restored or replaced
+      // server) restarts from 0; an index below 1 would make every query return at once, so it
+      // is raised to 1.
+      index = answer.index < previous ? 0 : Math.max(answer.index, 1);
+      const problems = answer.problems.join('; ');
+      const spacing = !advanced ? minQuietIntervalMs : blocking ? minQuietIntervalMs / FOLLOW_UP_SPACING_DIVISOR : 0;
+      return {
+        instances: answer.instances,
+        problem: problems ? new ConsulError(`consul: skipped unusable instances of ${name}: ${access.redact(problems)}`) : undefined,
+        nextMs: spacing - (now() - started),
+      };
     };
-
-    let stopped = false;
-    run()
-      .catch(report)
-      .finally(() => {
-        if (--active === 0) access.close();
-      });
-    return () => {
-      if (stopped) return;
-      stopped = true;
-      controller.abort();
-    };
+    const emptyError = () => new ConsulError(`consul: no ${onlyPassing ? 'passing' : 'healthy'} instances of ${name}`);
+    const loop = startWatchLoop(listener, { backoff, random, now, emptyError }, read);
+    void loop.done.finally(() => {
+      if (--active === 0) access.close();
+    });
+    return () => loop.stop();
   }
 
   return { watch };

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { formatAddress } from './address';
+import { formatAddress } from '../discovery/address';
 import { DnsError, isNoRecords } from './dns-error';
 import { normalizeName, query, RCODE_NXDOMAIN, type QueryOptions, type QueryType, type SrvData } from './dns-transport';
 import type { Instance } from './types';

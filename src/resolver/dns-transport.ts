@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect, isIP } from 'node:net';
 import type * as DnsPacket from 'dns-packet';
-import { formatAddress, type HostPort } from './address';
+import { formatAddress, type HostPort } from '../discovery/address';
 import { DnsError, type DnsErrorCode } from './dns-error';
 
 // DNS is spoken here directly (over UDP, with TCP when an answer is truncated) rather than through

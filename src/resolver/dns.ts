@@ -1,15 +1,17 @@
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
-import { backoffDelay, backoffOption } from '../core/backoff';
-import { durationOption } from '../core/duration';
+import { backoffOption } from '../core/backoff';
+import { systemClock, type Clock } from '../core/clock';
+import { booleanOption, checkOptionsObject, durationOption, functionOption, integerOption, oneOfOption } from '../core/options';
 import { describeValue, excerpt } from '../core/text';
-import { formatAddress, parseAddress, type HostPort } from './address';
+import { formatAddress, parseAddress, type HostPort } from '../discovery/address';
 import { DnsError } from './dns-error';
 import { resolveHost, resolveSrv, type DnsFamily } from './dns-records';
 import type { QueryOptions } from './dns-transport';
 import { registerResolverScheme } from './target';
 import type { Instance, Resolver, ResolverListener } from './types';
 import { watchReporter } from './listener';
+import { failedWatch, startWatchLoop } from './watch-loop';
 
 export { DnsError, isDnsError, type DnsErrorCode } from './dns-error';
 export type { DnsFamily } from './dns-records';
@@ -70,8 +72,8 @@ export interface DnsResolverOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Source of randomness for backoff jitter, in [0, 1). */
   random?: () => number;
-  /** Clock for re-resolution spacing, in ms. */
-  now?: () => number;
+  /** Clock for re-resolution spacing, in epoch ms. Default the system clock. */
+  now?: Clock;
 }
 
 /** A DNS resolver, plus the hook that asks for a fresh resolution. */
@@ -114,7 +116,7 @@ interface WatchTarget {
  */
 export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
   const where = 'dnsResolver';
-  if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object`);
+  checkOptionsObject(where, options);
   let servers: HostPort[] | undefined;
   if (options.servers !== undefined) {
     if (!Array.isArray(options.servers) || options.servers.length === 0) {
@@ -122,21 +124,17 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
     }
     servers = options.servers.map((server, i) => parseServer(server, `${where}: servers[${i}]`));
   }
-  if (options.srv !== undefined && typeof options.srv !== 'boolean') throw new TypeError(`${where}: srv must be a boolean`);
-  const family = options.family ?? 'any';
-  if (family !== 'ipv4' && family !== 'ipv6' && family !== 'any') throw new TypeError(`${where}: family must be "ipv4", "ipv6" or "any", got ${describeValue(family)}`);
+  const srvForAll = booleanOption(where, 'srv', options.srv, false);
+  const family = oneOfOption<DnsFamily>(where, 'family', options.family, 'any', ['ipv4', 'ipv6', 'any']);
   const minTtlMs = durationOption(where, 'minTtlMs', options.minTtlMs, DEFAULT_DNS_MIN_TTL_MS, { min: 1 });
   const maxTtlMs = durationOption(where, 'maxTtlMs', options.maxTtlMs, Math.max(DEFAULT_DNS_MAX_TTL_MS, minTtlMs), { min: 1 });
   if (maxTtlMs < minTtlMs) throw new RangeError(`${where}: maxTtlMs (${maxTtlMs}) must be >= minTtlMs (${minTtlMs})`);
   const minResolveIntervalMs = durationOption(where, 'minResolveIntervalMs', options.minResolveIntervalMs, DEFAULT_DNS_MIN_RESOLVE_INTERVAL_MS);
   const timeoutMs = durationOption(where, 'timeoutMs', options.timeoutMs, DEFAULT_DNS_TIMEOUT_MS, { min: 1 });
-  const tries = options.tries ?? DEFAULT_DNS_TRIES;
-  if (!Number.isInteger(tries) || tries < 1 || tries > MAX_DNS_TRIES) throw new RangeError(`${where}: tries must be an integer from 1 to ${MAX_DNS_TRIES}, got ${describeValue(tries)}`);
+  const tries = integerOption(where, 'tries', options.tries, DEFAULT_DNS_TRIES, { min: 1, max: MAX_DNS_TRIES });
   const backoff = backoffOption(where, options.backoff, { initialMs: DEFAULT_DNS_BACKOFF_INITIAL_MS, maxMs: DEFAULT_DNS_BACKOFF_MAX_MS });
-  const random = options.random ?? Math.random;
-  if (typeof random !== 'function') throw new TypeError(`${where}: random must be a function returning [0, 1)`);
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function') throw new TypeError(`${where}: now must be a function returning ms`);
+  const random = functionOption(where, 'random', options.random, Math.random);
+  const now = functionOption(where, 'now', options.now, systemClock);
 
   const systemServers = (): HostPort[] => {
     const found: HostPort[] = [];
@@ -153,7 +151,7 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
   const parseWatchTarget = (service: string): WatchTarget | Error => {
     if (typeof service !== 'string' || service.trim().length === 0) return new TypeError(`${where}: name must be a non-empty string, got ${describeValue(service)}`);
     const text = service.trim();
-    const srv = options.srv === true || text.startsWith('_');
+    const srv = srvForAll || text.startsWith('_');
     if (srv) {
       const problem = nameProblem(text);
       if (problem) return new TypeError(`${where}: SRV name ${excerpt(text)} ${problem}`);
@@ -177,96 +175,41 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
   const watches = new Map<string, Set<() => void>>();
 
   function watch(service: string, listener: ResolverListener): () => void {
-    const controller = new AbortController();
-    const { signal } = controller;
-    const { update, report } = watchReporter(listener, signal);
     const parsed = parseWatchTarget(service);
-    if (parsed instanceof Error) {
-      queueMicrotask(() => report(parsed));
-      return () => controller.abort();
-    }
+    if (parsed instanceof Error) return failedWatch(listener, parsed);
     const target: WatchTarget = parsed;
     if (target.fixed) {
       const fixed = target.fixed;
+      const controller = new AbortController();
+      const { update } = watchReporter(listener, controller.signal);
       queueMicrotask(() => update(fixed.map((instance) => ({ ...instance }))));
       return () => controller.abort();
     }
 
-    let timer: NodeJS.Timeout | undefined;
-    let dueAt = Infinity;
-    let running = false;
     let lastStartedAt = -Infinity;
-    let failures = 0;
-    let lastKey: string | undefined;
-
-    const schedule = (delayMs: number) => {
-      if (signal.aborted) return;
-      clearTimeout(timer);
-      dueAt = now() + delayMs;
-      timer = setTimeout(() => void resolve(), delayMs);
-    };
-
-    async function resolve(): Promise<void> {
-      clearTimeout(timer);
-      timer = undefined;
-      dueAt = Infinity;
-      if (running || signal.aborted) return;
-      running = true;
+    const emptyError = () => new DnsError(`${where}: no records for ${excerpt(target.name)}`, 'NODATA');
+    const loop = startWatchLoop(listener, { backoff, random, now, emptyError }, async (signal) => {
       lastStartedAt = now();
       const queryOptions: QueryOptions = { servers: servers ?? systemServers(), timeoutMs, tries, signal };
-      try {
-        if (queryOptions.servers.length === 0) throw new DnsError(`${where}: no DNS servers configured on this system; pass options.servers`, 'NETWORK');
-        const resolution = target.srv
-          ? await resolveSrv(target.name, family, queryOptions)
-          : await resolveHost(target.name, target.port, family, queryOptions);
-        if (signal.aborted) return;
-        failures = 0;
-        if (resolution.partial) report(resolution.partial);
-        const instances = resolution.instances.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-        const key = JSON.stringify(instances);
-        if (key !== lastKey) {
-          lastKey = key;
-          update(instances);
-        }
-        const ttlMs = Number.isFinite(resolution.ttl) ? resolution.ttl * 1000 : maxTtlMs;
-        schedule(Math.min(maxTtlMs, Math.max(minTtlMs, ttlMs)));
-      } catch (error) {
-        if (signal.aborted) return;
-        failures++;
-        // The next good answer is delivered even if unchanged, so the listener sees the recovery.
-        lastKey = undefined;
-        report(error);
-        schedule(backoffDelay(failures, backoff, random));
-      } finally {
-        running = false;
-      }
-    }
-
-    const resolveNow = () => {
-      if (running || signal.aborted) return;
-      const earliest = lastStartedAt + minResolveIntervalMs;
-      const at = now();
-      if (at >= earliest) {
-        void resolve();
-      } else if (earliest < dueAt) {
-        schedule(earliest - at);
-      }
-    };
+      if (queryOptions.servers.length === 0) throw new DnsError(`${where}: no DNS servers configured on this system; pass options.servers`, 'NETWORK');
+      const resolution = target.srv
+        ? await resolveSrv(target.name, family, queryOptions)
+        : await resolveHost(target.name, target.port, family, queryOptions);
+      const ttlMs = Number.isFinite(resolution.ttl) ? resolution.ttl * 1000 : maxTtlMs;
+      return { instances: resolution.instances, problem: resolution.partial, nextMs: Math.min(maxTtlMs, Math.max(minTtlMs, ttlMs)) };
+    });
+    const resolveNow = () => loop.refresh(Math.max(now(), lastStartedAt + minResolveIntervalMs));
 
     const key = service;
     let set = watches.get(key);
     if (!set) watches.set(key, (set = new Set()));
-    set.add(resolveNow);
-    // First resolution right away, but never inside watch() itself.
-    schedule(0);
-
+    const triggers = set;
+    triggers.add(resolveNow);
     return () => {
-      if (signal.aborted) return;
-      controller.abort();
-      clearTimeout(timer);
-      timer = undefined;
-      set!.delete(resolveNow);
-      if (set!.size === 0 && watches.get(key) === set) watches.delete(key);
+      if (loop.signal.aborted) return;
+      loop.stop();
+      triggers.delete(resolveNow);
+      if (triggers.size === 0 && watches.get(key) === triggers) watches.delete(key);
     };
   }
 

@@ -1,12 +1,13 @@
 import type { IWatchResponse, Watcher } from 'etcd3';
-import { backoffDelay } from '../core/backoff';
-import { durationOption } from '../core/duration';
+import { backoffOption } from '../core/backoff';
+import { systemClock } from '../core/clock';
+import { booleanOption, functionOption } from '../core/options';
 import { abortableSleep } from '../core/sleep';
 import { excerpt } from '../core/text';
-import { etcdConnection } from './etcd-client';
-import { EtcdError, type EtcdConnectionOptions } from './etcd-options';
-import { etcdLayout, type EtcdKeyFormat } from './etcd-format';
-import { watchReporter } from './listener';
+import { etcdConnection } from '../discovery/etcd-connection';
+import { EtcdError, type EtcdConnectionOptions } from '../discovery/etcd-options';
+import { etcdLayout, type EtcdKeyFormat } from '../discovery/etcd-format';
+import { failedWatch, startWatchLoop } from './watch-loop';
 import { registerResolverScheme } from './target';
 import type { Instance, Resolver, ResolverListener } from './types';
 
@@ -46,25 +47,16 @@ export interface EtcdResolverOptions extends EtcdConnectionOptions {
 export function etcdResolver(options: EtcdResolverOptions = {}): Resolver {
   const where = 'etcdResolver';
   const connection = etcdConnection(options, where);
-  const layout = etcdLayout(options.format, options.prefix);
-  if (options.serializable !== undefined && typeof options.serializable !== 'boolean') throw new TypeError(`${where}: serializable must be a boolean`);
-  const serializable = options.serializable ?? true;
-  if (options.backoff !== undefined && (options.backoff === null || typeof options.backoff !== 'object')) {
-    throw new TypeError(`${where}: backoff must be an object with initialMs/maxMs`);
-  }
-  const initialMs = durationOption(where, 'backoff.initialMs', options.backoff?.initialMs, DEFAULT_ETCD_BACKOFF_INITIAL_MS, { min: 1 });
-  const maxMs = durationOption(where, 'backoff.maxMs', options.backoff?.maxMs, Math.max(DEFAULT_ETCD_BACKOFF_MAX_MS, initialMs), { min: initialMs });
-  const random = options.random ?? Math.random;
-  if (typeof random !== 'function') throw new TypeError(`${where}: random must be a function returning [0, 1)`);
+  const layout = etcdLayout(options.format, options.prefix, where);
+  const serializable = booleanOption(where, 'serializable', options.serializable, true);
+  const backoff = backoffOption(where, options.backoff, { initialMs: DEFAULT_ETCD_BACKOFF_INITIAL_MS, maxMs: DEFAULT_ETCD_BACKOFF_MAX_MS });
+  const random = functionOption(where, 'random', options.random, Math.random);
+  const now = functionOption(where, 'now', options.now, systemClock);
   let active = 0;
 
   function watch(service: string, listener: ResolverListener): () => void {
-    const controller = new AbortController();
-    const { signal } = controller;
-    const { update, report } = watchReporter(listener, signal);
     if (typeof service !== 'string' || service.length === 0 || /[\u0000-\u001f]/.test(service)) {
-      queueMicrotask(() => report(new TypeError(`${where}: service name must be a non-empty single-line string, got ${excerpt(service)}`)));
-      return () => controller.abort();
+      return failedWatch(listener, new TypeError(`${where}: service name must be a non-empty single-line string, got ${excerpt(service)}`));
     }
     const prefix = layout.servicePrefix(service);
     const name = `${excerpt(service)} (etcd ${connection.origin}, keys ${excerpt(prefix)})`;
@@ -75,8 +67,6 @@ export function etcdResolver(options: EtcdResolverOptions = {}): Resolver {
     let revision = 0;
     let clusterId: string | undefined;
     let watcher: Watcher | undefined;
-    let lastList: string | undefined;
-    let lastProblems = '';
 
     const apply = (key: string, value: Buffer | undefined) => {
       instances.delete(key);
@@ -87,18 +77,12 @@ export function etcdResolver(options: EtcdResolverOptions = {}): Resolver {
       else if (decoded) instances.set(key, decoded);
     };
 
-    const publish = () => {
+    const snapshot = () => {
       const problemText = [...problems.values()].sort().join('; ');
-      if (problemText && problemText !== lastProblems) report(new EtcdError(`${where}: skipped unusable instances of ${name}: ${problemText}`));
-      lastProblems = problemText;
-      const list = [...instances.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.id! < b.id! ? -1 : 1));
-      const key = JSON.stringify(list);
-      if (key === lastList) return;
-      lastList = key;
-      // Reported rather than delivered: a stale list is better than none, and an empty prefix is
-      // more often a registry hiccup (etcd restarted empty, registries not back yet) than a dead service.
-      if (list.length === 0) report(new EtcdError(`${where}: no instances of ${name}`));
-      else update(list);
+      return {
+        instances: [...instances.values()],
+        problem: problemText ? new EtcdError(`${where}: skipped unusable instances of ${name}: ${problemText}`) : undefined,
+      };
     };
 
     const stopWatcher = () => {
@@ -109,36 +93,29 @@ export function etcdResolver(options: EtcdResolverOptions = {}): Resolver {
       return Promise.race([current.cancel().catch(() => undefined), abortableSleep(CANCEL_GRACE_MS, grace.signal)]).finally(() => grace.abort());
     };
 
-    /** Reads the full list, then watches from the next revision; retries with backoff until it has. */
-    let syncing: Promise<void> | undefined;
-    const resync = () => {
-      syncing ??= sync()
-        .catch(report)
-        .finally(() => (syncing = undefined));
-    };
-    const sync = async () => {
+    /** Reads the full list, then watches from the next revision; the loop reads again when the watch cannot go on. */
+    const read = async (signal: AbortSignal) => {
       await stopWatcher();
-      for (let failures = 1; !signal.aborted; failures++) {
-        try {
-          const response = await connection.client().getAll().prefix(prefix).serializable(serializable).exec();
-          if (signal.aborted) return;
-          instances.clear();
-          problems.clear();
-          for (const kv of response.kvs) apply(kv.key.toString('utf8'), kv.value);
-          revision = Number(response.header.revision);
-          clusterId = response.header.cluster_id;
-          publish();
-          startWatch();
-          return;
-        } catch (error) {
-          if (signal.aborted) return;
-          // The next good read is delivered even if unchanged, so the listener sees the recovery.
-          lastList = undefined;
-          report(connection.fail(`reading ${name}`, error));
-          await abortableSleep(backoffDelay(failures, { initialMs, maxMs }, random), signal);
-        }
+      let response;
+      try {
+        response = await connection.client().getAll().prefix(prefix).serializable(serializable).exec();
+      } catch (error) {
+        throw connection.fail(`reading ${name}`, error);
       }
+      if (!signal.aborted) {
+        instances.clear();
+        problems.clear();
+        for (const kv of response.kvs) apply(kv.key.toString('utf8'), kv.value);
+        revision = Number(response.header.revision);
+        clusterId = response.header.cluster_id;
+        startWatch();
+      }
+      return { ...snapshot(), nextMs: Infinity };
     };
+
+    const emptyError = () => new EtcdError(`${where}: no instances of ${name}`);
+    const loop = startWatchLoop(listener, { backoff, random, now, emptyError }, read);
+    const { report } = loop;
 
     const startWatch = () => {
       const current = connection.client().watch().prefix(prefix).startRevision(String(revision + 1)).watcher();
@@ -153,7 +130,7 @@ export function etcdResolver(options: EtcdResolverOptions = {}): Resolver {
         // a follower catching up: the watch waits for it.)
         if (header.cluster_id !== clusterId || (lost && Number(header.revision) < revision)) {
           report(new EtcdError(`${where}: etcd at ${connection.origin} came back at revision ${header.revision}, behind ${revision}; reading ${name} again`));
-          resync();
+          loop.refresh();
           return;
         }
         lost = false;
@@ -164,7 +141,7 @@ export function etcdResolver(options: EtcdResolverOptions = {}): Resolver {
           apply(event.kv.key.toString('utf8'), String(event.type).toUpperCase() === 'DELETE' ? undefined : event.kv.value);
         }
         revision = Math.max(revision, Number(response.header.revision));
-        publish();
+        loop.publish(snapshot());
       });
       current.on('disconnected', (error: Error) => {
         if (watcher !== current || lost) return;
@@ -176,16 +153,15 @@ export function etcdResolver(options: EtcdResolverOptions = {}): Resolver {
         if (watcher !== current) return;
         report(connection.fail(`watch of ${name} cancelled; reading it again`, error));
         watcher = undefined;
-        resync();
+        loop.refresh();
       });
     };
 
-    resync();
     let stopped = false;
     return () => {
       if (stopped) return;
       stopped = true;
-      controller.abort();
+      loop.stop();
       void stopWatcher().finally(() => {
         if (--active === 0) connection.close();
       });

@@ -1,6 +1,6 @@
 export type { Instance, Resolver, ResolverListener } from './types';
 export { parseTarget, registerResolverScheme, resolveTarget, type ParsedTarget, type ResolvedTarget, type ResolverScheme } from './target';
-export { formatAddress, parseAddress, type HostPort } from './address';
+export { formatAddress, parseAddress, type HostPort } from '../discovery/address';
 export { staticResolver } from './static';
 export { memoryResolver, sharedMemoryResolver, type MemoryResolver } from './memory';
 export {
@@ -30,5 +30,5 @@ export {
   type EtcdClient,
   type EtcdConnectionOptions,
   type EtcdTlsOptions,
-} from './etcd-options';
-export { ETCD_KEY_FORMATS, type EtcdKeyFormat } from './etcd-format';
+} from '../discovery/etcd-options';
+export { ETCD_KEY_FORMATS, type EtcdKeyFormat } from '../discovery/etcd-format';

@@ -1,9 +1,7 @@
+import { asError } from '../discovery/errors';
 import type { Instance, ResolverListener } from './types';
 
-/** Anything thrown, as an Error. */
-export function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
+export { asError };
 
 /**
  * A resolver's side of one watch: delivers to the listener until `signal` is aborted, and never

@@ -1,3 +1,4 @@
+import { excerpt } from '../core/text';
 import { registerResolverScheme } from './target';
 import type { Instance, Resolver, ResolverListener } from './types';
 
@@ -29,7 +30,7 @@ export function memoryResolver(): MemoryResolver {
   return {
     set(service, instances) {
       if (typeof service !== 'string' || service.length === 0) throw new TypeError('memoryResolver.set: service must be a non-empty string');
-      if (!Array.isArray(instances)) throw new TypeError(`memoryResolver.set("${service}"): instances must be an array`);
+      if (!Array.isArray(instances)) throw new TypeError(`memoryResolver.set(${excerpt(service)}): instances must be an array`);
       const list = instances.map(toInstance);
       lists.set(service, list);
       for (const listener of listeners.get(service) ?? []) listener.onUpdate(copy(list));
@@ -70,6 +71,6 @@ export function sharedMemoryResolver(): MemoryResolver {
 }
 
 registerResolverScheme('memory', (target) => {
-  if (!target.path) throw new TypeError(`target "${target.text}" names no service; expected "memory:///service-name"`);
+  if (!target.path) throw new TypeError(`target ${excerpt(target.text)} names no service; expected "memory:///service-name"`);
   return { resolver: sharedMemoryResolver(), service: target.path };
 });

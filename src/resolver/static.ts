@@ -1,4 +1,5 @@
-import { parseAddress } from './address';
+import { excerpt } from '../core/text';
+import { parseAddress } from '../discovery/address';
 import { registerResolverScheme } from './target';
 import type { Instance, Resolver } from './types';
 
@@ -38,6 +39,6 @@ registerResolverScheme('static', (target) => {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-  if (addresses.length === 0) throw new TypeError(`target "${target.text}" lists no addresses`);
+  if (addresses.length === 0) throw new TypeError(`target ${excerpt(target.text)} lists no addresses`);
   return { resolver: staticResolver(addresses), service: target.path };
 });

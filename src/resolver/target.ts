@@ -1,6 +1,6 @@
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { describeValue, excerpt } from '../core/text';
-import { parseAddress, type HostPort } from './address';
+import { parseAddress, type HostPort } from '../discovery/address';
 import type { Resolver } from './types';
 
 /** A target string split into its parts: `scheme://authority/path?query`. */

@@ -370,7 +370,7 @@ describe('registration: check kinds, weights and TTL heartbeats as Consul receiv
     const cases: [unknown, RegExp][] = [
       [{ port: 1 }, /name must be a non-empty string/],
       [{ name: 'x', port: 0 }, /port must be an integer from 1 to 65535/],
-      [{ name: 'x', port: 1, weight: 0 }, /weight must be an integer from 1/],
+      [{ name: 'x', port: 1, weight: 0 }, /weight must be an integer >= 1/],
       [{ name: 'x', port: 1, weight: 1.5 }, /weight/],
       [{ name: 'x', port: 1, warningWeight: -1 }, /warningWeight/],
       [{ name: 'x', port: 1, address: '10.0.0.1:50051' }, /address must be a host without a port/],

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { backoffDelay } from '../../../src/core/backoff';
 import { etcdRegistry } from '../../../src/registry/etcd';
 import { etcdResolver } from '../../../src/resolver/etcd';
-import { etcdLayout } from '../../../src/resolver/etcd-format';
+import { etcdLayout } from '../../../src/discovery/etcd-format';
 import { parseTarget, resolveTarget } from '../../../src/resolver/target';
 
 describe('etcd key layouts', () => {
@@ -53,7 +53,7 @@ describe('etcd key layouts', () => {
 
 describe('etcd options and targets', () => {
   test('bad options throw at construction, naming the field, never echoing a password', () => {
-    assert.throws(() => etcdResolver({ format: 'zookeeper' as never }), /format must be one of grpc-lb-kit, grpc-go, kitex/);
+    assert.throws(() => etcdResolver({ format: 'zookeeper' as never }), /format must be one of 'grpc-lb-kit', 'grpc-go', 'kitex'/);
     assert.throws(() => etcdResolver({ hosts: [] }), /hosts must be/);
     assert.throws(() => etcdResolver({ hosts: 'ftp://h:1' }), /http:\/\/ or https:\/\//);
     assert.throws(() => etcdResolver({ hosts: 'http://root:pw@h:1' }), (e: Error) => /must not contain credentials/.test(e.message) && !e.message.includes('pw'));

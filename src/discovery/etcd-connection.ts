@@ -1,5 +1,7 @@
 import type { Etcd3, IOptions } from 'etcd3';
-import { durationOption } from '../core/duration';
+import { systemClock } from '../core/clock';
+import { checkOptionsObject, durationOption, functionOption, stringOption } from '../core/options';
+import { requiredText } from './text-option';
 import { excerpt, redactSecrets } from '../core/text';
 import { formatAddress, parseAddress } from './address';
 import { DEFAULT_ETCD_HOST, DEFAULT_ETCD_REQUEST_TIMEOUT_MS, EtcdError, type EtcdConnectionOptions, type EtcdTlsOptions } from './etcd-options';
@@ -49,16 +51,15 @@ function pem(value: unknown, field: string): Buffer | undefined {
 
 /** Checks the options now (so a bad one throws at construction) and opens the client when first needed. */
 export function etcdConnection(options: EtcdConnectionOptions, where: string): EtcdConnection {
-  if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object`);
+  checkOptionsObject(where, options, false);
+  const now = functionOption(where, 'now', options.now, systemClock);
   const requestTimeoutMs = durationOption(where, 'requestTimeoutMs', options.requestTimeoutMs, DEFAULT_ETCD_REQUEST_TIMEOUT_MS, { min: 1 });
   const own = options.client;
   const auth = options.auth;
   let password: string | undefined;
   if (auth !== undefined) {
     if (auth === null || typeof auth !== 'object') throw new TypeError(`${where}: auth must be an object with username and password`);
-    if (typeof auth.username !== 'string' || auth.username.length === 0 || /[\u0000-\u001f]/.test(auth.username)) {
-      throw new TypeError(`${where}: auth.username must be a non-empty single-line string, got ${excerpt(auth.username)}`);
-    }
+    requiredText(where, 'auth.username', auth.username, true);
     // The value is deliberately not echoed: it is a secret.
     if (typeof auth.password !== 'string' || auth.password.length === 0) throw new TypeError(`${where}: auth.password must be a non-empty string`);
     password = auth.password;
@@ -107,9 +108,7 @@ export function etcdConnection(options: EtcdConnectionOptions, where: string): E
   const cert = pem(tls.cert, `${where}: tls.cert`);
   const key = pem(tls.key, `${where}: tls.key`);
   if ((cert === undefined) !== (key === undefined)) throw new TypeError(`${where}: tls.cert and tls.key go together`);
-  if (tls.servername !== undefined && (typeof tls.servername !== 'string' || tls.servername.length === 0)) {
-    throw new TypeError(`${where}: tls.servername must be a non-empty string`);
-  }
+  stringOption(where, 'tls.servername', tls.servername, undefined);
   const origin = parsedHosts.join(',');
 
   const config: IOptions = {
@@ -121,7 +120,7 @@ export function etcdConnection(options: EtcdConnectionOptions, where: string): E
       ...(tls.servername ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {}),
     },
     // Streams (watches, lease keep-alives) live as long as they are wanted; everything else is bounded.
-    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: now() + requestTimeoutMs }),
   };
   if (secure && (ca || cert)) {
     // etcd3 hands these to grpc.credentials.createSsl; without a CA it trusts the system store.

@@ -1,6 +1,7 @@
-import { excerpt } from '../core/text';
+import { oneOfOption } from '../core/options';
+import { describeValue, excerpt } from '../core/text';
 import { parseAddress } from './address';
-import type { Instance } from './types';
+import type { Instance } from './instance';
 
 // How instances are laid out in etcd. Three layouts are spoken, so that a Node client can call Go
 // and Kitex services registered the way they already are, and they can discover ours:
@@ -57,12 +58,11 @@ export interface EtcdLayout {
 }
 
 /** The layout for `format`, with `prefix` (text before `<name>/`) replacing the format's default. */
-export function etcdLayout(format: EtcdKeyFormat = 'grpc-lb-kit', prefix?: string): EtcdLayout {
-  if (!ETCD_KEY_FORMATS.includes(format)) {
-    throw new TypeError(`etcd: format must be one of ${ETCD_KEY_FORMATS.join(', ')}, got ${excerpt(format)}`);
-  }
+export function etcdLayout(formatOption?: EtcdKeyFormat, prefix?: string, where = 'etcd'): EtcdLayout {
+  const format = oneOfOption(where, 'format', formatOption, 'grpc-lb-kit', ETCD_KEY_FORMATS);
+  // The one name-like option that may be empty: grpc-go's keys start with the service name.
   if (prefix !== undefined && (typeof prefix !== 'string' || /[\u0000-\u001f]/.test(prefix))) {
-    throw new TypeError(`etcd: prefix must be a string without control characters, got ${excerpt(prefix)}`);
+    throw new TypeError(`${where}: prefix must be a string without control characters, got ${describeValue(prefix)}`);
   }
   const root = prefix ?? DEFAULT_ETCD_PREFIXES[format];
   const servicePrefix = (service: string) => `${root}${service}/`;

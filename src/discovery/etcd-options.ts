@@ -1,6 +1,8 @@
 // The public side of etcd connections: options and errors. No type here comes from the etcd3
 // package, so the library's type declarations compile for apps that do not install it.
 
+import type { Clock } from '../core/clock';
+
 /** etcd's own default client address. */
 export const DEFAULT_ETCD_HOST = '127.0.0.1:2379';
 /**
@@ -41,6 +43,8 @@ export interface EtcdConnectionOptions {
   requestTimeoutMs?: number;
   /** An `Etcd3` client of your own (from the etcd3 package), used instead of one built from the options above; it is not closed by the library. */
   client?: EtcdClient;
+  /** Clock for request deadlines, in epoch ms. Default the system clock. */
+  now?: Clock;
 }
 
 /** A failed exchange with etcd. Its message never contains the password. */

@@ -1,75 +1,25 @@
-import { readFileSync } from 'node:fs';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type Consul from 'consul';
-import { durationOption } from '../core/duration';
-import { excerpt, redactSecrets } from '../core/text';
-import { formatAddress, parseAddress } from './address';
+import { checkOptionsObject, durationOption } from '../core/options';
+import { redactSecrets } from '../core/text';
+import { formatAddress } from './address';
+import { checkToken, ConsulError, resolveConnection, type ConsulConnectionOptions } from './consul-connection';
+
+export { ConsulError, isConsulError, type ConsulConnectionOptions, type ConsulTlsOptions } from './consul-connection';
 
 // Consul is reached through the `consul` package (a user may hand in their own client). What this
 // module adds around it: an AbortSignal for blocking queries (through the package's cancel
 // context), a bound on answer bodies, the token kept out of every message, and errors that name
 // the agent and the request.
 
-/** Consul's own default agent address. */
-const DEFAULT_CONSUL_ADDRESS = '127.0.0.1:8500';
 /** Bound on a request that does not block (register, deregister, the first read of a watch). */
 const DEFAULT_CONSUL_REQUEST_TIMEOUT_MS = 10_000;
 /** A health list of thousands of instances is a few MiB; far beyond that is not Consul talking. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** Consul error bodies are short; a long one is cut so it cannot flood a log line. */
 const MAX_ERROR_BODY_CHARS = 300;
-
-/** TLS settings for HTTPS to Consul. */
-export interface ConsulTlsOptions {
-  /** CA certificate(s) to trust instead of the system store (PEM). Defaults to the file named by CONSUL_CACERT. */
-  ca?: string | Buffer | (string | Buffer)[];
-  /** Client certificate (PEM), when the agent verifies incoming connections. */
-  cert?: string | Buffer;
-  /** Client key (PEM) for `cert`. */
-  key?: string | Buffer;
-  /** Name to verify the agent's certificate against, when it differs from the address's host. */
-  servername?: string;
-}
-
-/** How to reach a Consul agent. */
-export interface ConsulConnectionOptions {
-  /**
-   * A configured client from the `consul` package (its agent address, TLS and default token are
-   * used as they are). Without it, one is built from `address`, `token` and `tls`.
-   */
-  consul?: Consul;
-  /**
-   * "host:port" or "http(s)://host:port". Defaults to CONSUL_HTTP_ADDR, else "127.0.0.1:8500".
-   * No credentials here: the token goes in `token`.
-   */
-  address?: string;
-  /**
-   * ACL token, sent only in the X-Consul-Token header: never in a URL, an error or a log line.
-   * Defaults to CONSUL_HTTP_TOKEN (not with a `consul` client of your own, which has its own).
-   */
-  token?: string;
-  /** HTTPS to the agent; `true` uses the system CAs (or CONSUL_CACERT). Implied by an https:// address. */
-  tls?: boolean | ConsulTlsOptions;
-  /** Bound on each request that does not block. Default 10 s. */
-  requestTimeoutMs?: number;
-}
-
-/** A failed exchange with Consul. Its message never contains the ACL token. */
-export class ConsulError extends Error {
-  override readonly name = 'ConsulError';
-  /** The HTTP status, when Consul answered. */
-  readonly status: number | undefined;
-  constructor(message: string, status?: number) {
-    super(message);
-    this.status = status;
-  }
-}
-
-export function isConsulError(error: unknown): error is ConsulError {
-  return error instanceof ConsulError;
-}
 
 /** One answer: the status, the headers and the decoded body (JSON when Consul sent JSON). */
 export interface ConsulAnswer {
@@ -133,76 +83,6 @@ function boundAnswers(consul: Consul): void {
   });
 }
 
-interface Connection {
-  readonly secure: boolean;
-  readonly host: string;
-  readonly port: number;
-  readonly token: string | undefined;
-  readonly tls: ConsulTlsOptions | undefined;
-}
-
-function checkToken(token: unknown, where: string): string | undefined {
-  if (token === undefined) return undefined;
-  if (typeof token !== 'string' || token.length === 0 || /[\r\n]/.test(token)) {
-    // The value is deliberately not echoed: it is a secret.
-    throw new TypeError(`${where}: token must be a non-empty single-line string`);
-  }
-  return token;
-}
-
-function resolveConnection(options: ConsulConnectionOptions, where: string): Connection {
-  const address = options.address ?? (process.env.CONSUL_HTTP_ADDR || DEFAULT_CONSUL_ADDRESS);
-  const token = checkToken(options.token ?? (process.env.CONSUL_HTTP_TOKEN || undefined), where);
-  if (typeof address !== 'string' || address.trim().length === 0) {
-    throw new TypeError(`${where}: address must be a non-empty "host:port" or "http(s)://host:port" string`);
-  }
-  let text = address.trim();
-  let secure = false;
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
-  if (scheme) {
-    const name = scheme[1].toLowerCase();
-    if (name !== 'http' && name !== 'https') throw new TypeError(`${where}: address scheme must be http or https, got ${excerpt(name)}`);
-    secure = name === 'https';
-    text = text.slice(scheme[0].length).replace(/\/+$/, '');
-  }
-  if (text.includes('@')) throw new TypeError(`${where}: address must not contain credentials; pass the ACL token as options.token`);
-  if (/[/?#]/.test(text)) {
-    // Quoted only up to the path: what follows may be a query carrying a token in any spelling.
-    throw new TypeError(`${where}: address ${excerpt(text.split(/[/?#]/)[0])} must be just a host and port, without a path or query`);
-  }
-  // Consul's own default ports when none is given: 8500 for HTTP, 8501 for HTTPS.
-  const defaultPort = secure || (options.tls !== undefined && options.tls !== false) ? 8501 : 8500;
-  const withPort =
-    isIP(text) === 6 ? `[${text}]:${defaultPort}` : /^\[.*\]$/.test(text) || !text.includes(':') ? `${text}:${defaultPort}` : text;
-  const parsed = parseAddress(withPort);
-  if (parsed instanceof Error) throw new TypeError(`${where}: address: ${parsed.message}`);
-
-  let tls: ConsulTlsOptions | undefined;
-  const tlsOption = options.tls;
-  if (tlsOption !== undefined && tlsOption !== false) {
-    if (tlsOption !== true && (tlsOption === null || typeof tlsOption !== 'object')) {
-      throw new TypeError(`${where}: tls must be true or an object with ca/cert/key/servername`);
-    }
-    secure = true;
-    tls = tlsOption === true ? {} : { ...tlsOption };
-  }
-  if (secure) {
-    tls ??= {};
-    if (tls.ca === undefined && process.env.CONSUL_CACERT) {
-      try {
-        tls.ca = readFileSync(process.env.CONSUL_CACERT);
-      } catch (error) {
-        throw new TypeError(`${where}: cannot read the CA file named by CONSUL_CACERT: ${(error as Error).message}`);
-      }
-    }
-    if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError(`${where}: tls.cert and tls.key go together`);
-    if (tls.servername !== undefined && (typeof tls.servername !== 'string' || tls.servername.length === 0)) {
-      throw new TypeError(`${where}: tls.servername must be a non-empty string`);
-    }
-  }
-  return { secure, host: parsed.host, port: parsed.port, token, tls };
-}
-
 /** Loaded when a Consul resolver or registry is made, so apps without Consul never load it. */
 function loadConsul(): typeof Consul {
   return require('consul') as typeof Consul;
@@ -226,7 +106,7 @@ export class ConsulAccess {
   private readonly secrets: (string | undefined)[];
 
   constructor(options: ConsulConnectionOptions, where: string) {
-    if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object`);
+    checkOptionsObject(where, options, false);
     this.requestTimeoutMs = durationOption(where, 'requestTimeoutMs', options.requestTimeoutMs, DEFAULT_CONSUL_REQUEST_TIMEOUT_MS, { min: 1 });
     const given = options.consul;
     if (given !== undefined) {
