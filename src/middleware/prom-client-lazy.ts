@@ -1,20 +1,16 @@
 import type * as PromClient from 'prom-client';
 
-// prom-client's metric classes, loaded on the first `new`: the metrics middleware is exported from
-// the package root, and apps that never call metrics() should not pay for loading prom-client.
+// prom-client, loaded when the first series is made: the metrics middleware is exported from the
+// package root, and apps that never call metrics() should not pay for loading prom-client.
 
 export type Counter<T extends string = string> = PromClient.Counter<T>;
 export type Gauge<T extends string = string> = PromClient.Gauge<T>;
+export type Histogram<T extends string = string> = PromClient.Histogram<T>;
 
-function load(): typeof PromClient {
-  return require('prom-client') as typeof PromClient;
+let loaded: typeof PromClient | undefined;
+
+/** prom-client's module, required on first use. */
+export function promClient(): typeof PromClient {
+  loaded ??= require('prom-client') as typeof PromClient;
+  return loaded;
 }
-
-// A constructor that returns the real instance: `new Counter(...)` gives prom-client's own object.
-export const Counter = function Counter(configuration: PromClient.CounterConfiguration<string>) {
-  return new (load().Counter)(configuration);
-} as unknown as typeof PromClient.Counter;
-
-export const Gauge = function Gauge(configuration: PromClient.GaugeConfiguration<string>) {
-  return new (load().Gauge)(configuration);
-} as unknown as typeof PromClient.Gauge;

@@ -282,6 +282,7 @@ describe('metrics', () => {
 
 describe('metrics: handling-time histogram', () => {
   test('bucket upper bounds are inclusive; beyond the last, only +Inf; resetMetrics zeroes', async () => {
+    // prom-client writes `le` first among a bucket's labels.
     const registry = new Registry();
     let clock = 0;
     const durations = [0.05, 0.1, 0.1001, 2, 30]; // seconds
@@ -293,10 +294,10 @@ describe('metrics: handling-time histogram', () => {
     for (const _ of durations) await chain(call());
     const text = await registry.getSingleMetricAsString('grpc_client_handling_seconds');
     const series = 'grpc_type="unary",grpc_service="pkg.Svc",grpc_method="Get"';
-    assert.match(text, new RegExp(`grpc_client_handling_seconds_bucket\\{${series},le="0.1"\\} 2\\n`));
-    assert.match(text, new RegExp(`grpc_client_handling_seconds_bucket\\{${series},le="1"\\} 3\\n`));
-    assert.match(text, new RegExp(`grpc_client_handling_seconds_bucket\\{${series},le="10"\\} 4\\n`));
-    assert.match(text, new RegExp(`grpc_client_handling_seconds_bucket\\{${series},le="\\+Inf"\\} 5\\n`));
+    assert.match(text, new RegExp(`grpc_client_handling_seconds_bucket\\{le="0.1",${series}\\} 2\\n`));
+    assert.match(text, new RegExp(`grpc_client_handling_seconds_bucket\\{le="1",${series}\\} 3\\n`));
+    assert.match(text, new RegExp(`grpc_client_handling_seconds_bucket\\{le="10",${series}\\} 4\\n`));
+    assert.match(text, new RegExp(`grpc_client_handling_seconds_bucket\\{le="\\+Inf",${series}\\} 5\\n`));
     assert.match(text, new RegExp(`grpc_client_handling_seconds_sum\\{${series}\\} 32.2501\\n`));
     assert.match(text, new RegExp(`grpc_client_handling_seconds_count\\{${series}\\} 5`));
 
