@@ -1,4 +1,4 @@
-import { checkOptionsObject, functionOption, numberOption as coreNumberOption } from '../core/options';
+import { functionOption } from '../core/options';
 import type { Endpoint, PickInfo, Picker } from './types';
 
 /**
@@ -157,12 +157,3 @@ export function randomSource(where: string, random: (() => number) | undefined):
   return functionOption(where, 'options.random', random) ?? defaultRandom();
 }
 
-// Older names of core/options checks, for callers not yet moved onto it.
-
-/** @deprecated core/options checkOptionsObject */
-export { checkOptionsObject };
-
-/** @deprecated core/options numberOption: `value > min` (or `>= min` when inclusive), undefined when absent. */
-export function numberOption(factory: string, field: string, value: unknown, min: number, inclusive: boolean): number | undefined {
-  return coreNumberOption(factory, `options.${field}`, value, undefined, inclusive ? { atLeast: min } : { above: min });
-}

@@ -78,7 +78,7 @@ export function localityAware(options: LocalityAwareOptions): Balancer {
       if (live.length < minEndpoints) return inner.build(live);
       const split = splitByZone(live, plan);
       if (split.local === undefined) return inner.build(live);
-      return new LocalityPicker(inner, live, split, random);
+      return new LocalityPicker(inner, live, split.local, split, random);
     },
   });
 }
@@ -171,10 +171,11 @@ class LocalityPicker<E extends Endpoint> implements Picker<E> {
   constructor(
     private readonly inner: Balancer,
     private readonly all: readonly E[],
+    local: E[],
     split: ZoneSplit<E>,
     private readonly random: () => number,
   ) {
-    this.local = inner.build(split.local!);
+    this.local = inner.build(local);
     this.localShare = split.localShare;
     this.remote = split.remote.map((zone) => inner.build(zone));
     this.remoteTable = this.remote.length > 0 ? new AliasTable(split.remoteShares) : undefined;

@@ -193,7 +193,8 @@ class OrcaPicker<E extends Endpoint> implements Picker<E> {
   private readonly views: WeightView<E>[];
   private readonly raw: Float64Array;
   private readonly next: Float64Array;
-  private inner: Picker<WeightView<E>> | undefined = undefined;
+  private inner: Picker<WeightView<E>> = EMPTY_PICKER;
+  private built = false;
 
   constructor(
     private readonly balancer: Balancer,
@@ -211,7 +212,7 @@ class OrcaPicker<E extends Endpoint> implements Picker<E> {
 
   pick(info: PickInfo): E | undefined {
     if (this.schedule.due()) this.update();
-    const view = this.inner!.pick(info);
+    const view = this.inner.pick(info);
     return view === undefined ? undefined : view.origin;
   }
 
@@ -228,7 +229,7 @@ class OrcaPicker<E extends Endpoint> implements Picker<E> {
       }
     }
     const mean = known >= 2 ? sum / known : 0;
-    let changed = this.inner === undefined;
+    let changed = !this.built;
     for (let i = 0; i < views.length; i++) {
       let weight = 1;
       if (mean > 0) {
@@ -244,5 +245,6 @@ class OrcaPicker<E extends Endpoint> implements Picker<E> {
     if (!changed) return;
     for (let i = 0; i < views.length; i++) views[i].weight = next[i];
     this.inner = this.balancer.build(views);
+    this.built = true;
   }
 }

@@ -32,6 +32,8 @@ export class ConnectSockets {
   private readonly host: string | undefined;
   private readonly port: number;
   private watching = false;
+  /** The last attempt was given up (reap() since the last watch() or forget()). */
+  private abandoned = false;
 
   constructor(
     address: string,
@@ -53,6 +55,7 @@ export class ConnectSockets {
   watch(): void {
     if (this.watching || this.port < 0) return;
     this.watching = true;
+    this.abandoned = false;
     watchers.add(this);
     if (watchers.size === 1) subscribe(CHANNEL, onSocket);
   }
@@ -67,6 +70,7 @@ export class ConnectSockets {
 
   /** The attempt succeeded: its sockets are the channel's now. */
   forget(): void {
+    this.abandoned = false;
     this.sockets.clear();
     if (this.recheck !== undefined) clearTimeout(this.recheck);
     this.recheck = undefined;
@@ -78,6 +82,7 @@ export class ConnectSockets {
    * many were destroyed now.
    */
   reap(): number {
+    this.abandoned = true;
     let reaped = 0;
     let youngest = -1;
     const now = this.clock();
@@ -102,12 +107,18 @@ export class ConnectSockets {
     return reaped;
   }
 
-  /** @internal A socket connected somewhere while this endpoint was connecting. */
+  /**
+   * @internal A socket opened while this endpoint was connecting has connected somewhere. One
+   * that connects only after its attempt was given up is judged at once (the attempt's reap has
+   * passed); one whose attempt succeeded meanwhile is the channel's.
+   */
   offer(socket: Socket): void {
     if (socket.remotePort !== this.port) return;
     if (this.host !== undefined && socket.remoteAddress !== this.host && !sameLoopback(socket.remoteAddress, this.host)) return;
+    if (!this.watching && !this.abandoned) return;
     this.sockets.set(socket, this.clock());
     socket.once('close', () => this.sockets.delete(socket));
+    if (!this.watching) this.reap();
   }
 }
 
@@ -116,9 +127,13 @@ const watchers = new Set<ConnectSockets>();
 function onSocket(message: unknown): void {
   const socket = socketOf(message);
   if (socket === undefined) return;
-  // The socket is published before it connects: its peer is known only once it has.
+  // The socket is published before it connects: its peer is known only once it has. By then the
+  // endpoint that opened it may have given up on it (a loaded event loop can delay the connect
+  // past the connect timeout); it still gets the socket, to close it.
+  const opening = [...watchers];
   socket.once('connect', () => {
     for (const watcher of watchers) watcher.offer(socket);
+    for (const watcher of opening) if (!watchers.has(watcher)) watcher.offer(socket);
   });
 }
 

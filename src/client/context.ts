@@ -23,7 +23,7 @@ export class CallContext extends AttemptOutcome implements PickInfo {
   readonly method: string;
   readonly type: CallType;
   /** The method's path and (de)serializers, from the stub's service definition. */
-  readonly definition: MethodDefinition<any, any>;
+  readonly definition: MethodDefinition<unknown, unknown>;
   /** The request message of unary and server-streaming calls; undefined for client-sent streams. */
   readonly request: unknown;
   /** Outgoing metadata; middleware may add to it before the attempt starts. */
@@ -72,7 +72,7 @@ export class CallContext extends AttemptOutcome implements PickInfo {
     target: string;
     method: string;
     type: CallType;
-    definition: MethodDefinition<any, any>;
+    definition: MethodDefinition<unknown, unknown>;
     request?: unknown;
     metadata: Metadata;
     deadline: number;
@@ -175,8 +175,9 @@ export class CallContext extends AttemptOutcome implements PickInfo {
     (this.abortHooks ??= []).push(hook);
     return () => {
       const hooks = this.abortHooks;
-      const i = hooks ? hooks.indexOf(hook) : -1;
-      if (i >= 0) hooks!.splice(i, 1);
+      if (hooks === undefined) return;
+      const i = hooks.indexOf(hook);
+      if (i >= 0) hooks.splice(i, 1);
     };
   }
 

@@ -66,7 +66,7 @@ export class Invoker {
       ctx.fail(Status.INTERNAL, `middleware threw during ${ctx.method}: ${error instanceof Error ? error.message : String(error)}`);
     }
     this.live.delete(ctx);
-    if (onAbort) signal!.removeEventListener('abort', onAbort);
+    if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     // A call refused before any attempt went out (an open breaker, no endpoint) would otherwise
     // settle within the caller's own microtask queue: a caller looping on it would never let
     // timers or I/O run. grpc-js delivers such failures from a macrotask too.

@@ -45,7 +45,7 @@ export function methodConfigMiddleware(config: ParsedServiceConfig, options: Met
       let run = byMethod.get(ctx.method);
       if (run === undefined) {
         const policy = policyFor(config.methods, ctx.method);
-        run = policy ? byPolicy.get(policy)! : next;
+        run = (policy && byPolicy.get(policy)) ?? next;
         byMethod.set(ctx.method, run);
       }
       return run(ctx);

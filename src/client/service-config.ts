@@ -95,8 +95,7 @@ const POLICIES: Record<string, Factory> = {
     only(config, ['enableOobLoadReport', 'oobReportingPeriod', 'blackoutPeriod', 'weightExpirationPeriod', 'weightUpdatePeriod', 'errorUtilizationPenalty'], field);
     const ms = (key: string) => (config[key] === undefined ? undefined : duration(config[key], `${field}.${key}`));
     const weightUpdatePeriodMs = ms('weightUpdatePeriod');
-    const penalty = config.errorUtilizationPenalty;
-    if (penalty !== undefined) number(penalty, `${field}.errorUtilizationPenalty`, 0);
+    const penalty = config.errorUtilizationPenalty === undefined ? undefined : number(config.errorUtilizationPenalty, `${field}.errorUtilizationPenalty`, 0);
     return ours(field, () =>
       orcaWeighted({
         enableOobLoadReport: optionalBoolean(config.enableOobLoadReport, `${field}.enableOobLoadReport`),
@@ -105,7 +104,7 @@ const POLICIES: Record<string, Factory> = {
         weightExpirationPeriodMs: ms('weightExpirationPeriod') || undefined,
         // gRPC raises a shorter period to its floor rather than refusing it.
         weightUpdatePeriodMs: weightUpdatePeriodMs === undefined ? undefined : Math.max(weightUpdatePeriodMs, MIN_WEIGHT_UPDATE_PERIOD_MS),
-        errorUtilizationPenalty: penalty as number | undefined,
+        errorUtilizationPenalty: penalty,
       }),
     );
   },
@@ -113,8 +112,9 @@ const POLICIES: Record<string, Factory> = {
     only(config, ['minRingSize', 'maxRingSize', 'requestHashHeader'], field);
     for (const key of ['minRingSize', 'maxRingSize']) if (config[key] !== undefined) integer(config[key], `${field}.${key}`, 1, 8_388_608);
     const header = config.requestHashHeader;
-    if (header !== undefined && (typeof header !== 'string' || header.length === 0)) fail(`${field}.requestHashHeader`, 'must be a header name', header);
-    return consistentHash({ header: header as string | undefined });
+    if (header === undefined) return consistentHash();
+    if (typeof header !== 'string' || header.length === 0) fail(`${field}.requestHashHeader`, 'must be a header name', header);
+    return consistentHash({ header });
   },
   least_request: (config, field) => leastRequest(config, field),
   least_request_experimental: (config, field) => leastRequest(config, field),
@@ -134,7 +134,7 @@ export function parseServiceConfig(input: unknown, where = 'serviceConfig'): Par
     try {
       config = JSON.parse(input);
     } catch (error) {
-      throw new TypeError(`${where} is not valid JSON: ${excerpt((error as Error).message)}`);
+      throw new TypeError(`${where} is not valid JSON: ${excerpt(messageOf(error))}`);
     }
   }
   const top = object(config, where);
@@ -151,7 +151,7 @@ export function parseServiceConfig(input: unknown, where = 'serviceConfig'): Par
     only(hc, ['serviceName'], field);
     const name = hc.serviceName ?? '';
     if (typeof name !== 'string') fail(`${field}.serviceName`, 'must be a string (the grpc.health.v1 service name; "" for the server as a whole)', name);
-    healthCheck = { service: name as string };
+    healthCheck = { service: name };
   }
   const retries = [...methods.values()].some((m) => m.retry !== undefined || m.hedge !== undefined);
   return { balancer, methods, retryThrottling, healthCheck, retries };
@@ -178,7 +178,7 @@ function loadBalancing(top: Record<string, unknown>, where: string): Balancer | 
     const field = `${where}.loadBalancingPolicy`;
     const name = top.loadBalancingPolicy;
     if (typeof name !== 'string' || !Object.hasOwn(POLICIES, name)) fail(field, `must name a known policy (${Object.keys(POLICIES).join(', ')})`, name);
-    return POLICIES[name as string]({}, field);
+    return POLICIES[name]({}, field);
   }
   return undefined;
 }
@@ -223,14 +223,14 @@ function retryPolicy(input: unknown, field: string): MethodPolicy['retry'] {
   for (const key of RETRY_FIELDS.slice(0, 5)) if (p[key] === undefined) fail(`${field}.${key}`, 'is required', undefined);
   const initialBackoffMs = duration(p.initialBackoff, `${field}.initialBackoff`, true);
   const maxBackoffMs = duration(p.maxBackoff, `${field}.maxBackoff`, true);
-  if (maxBackoffMs < initialBackoffMs) fail(`${field}.maxBackoff`, `must be at least initialBackoff (${p.initialBackoff as string})`, p.maxBackoff);
+  if (maxBackoffMs < initialBackoffMs) fail(`${field}.maxBackoff`, `must be at least initialBackoff (${String(p.initialBackoff)})`, p.maxBackoff);
   return {
     maxAttempts: Math.min(integer(p.maxAttempts, `${field}.maxAttempts`, 2), MAX_SERVICE_CONFIG_ATTEMPTS),
     initialBackoffMs,
     maxBackoffMs,
     // hedge() and retry() grow the backoff; a multiplier below 1 would shrink it.
     backoffMultiplier: number(p.backoffMultiplier, `${field}.backoffMultiplier`, 1),
-    retryableCodes: codes(p.retryableStatusCodes, `${field}.retryableStatusCodes`, false) as Status[],
+    retryableCodes: codes(p.retryableStatusCodes, `${field}.retryableStatusCodes`, false),
     attemptTimeoutMs: p.perAttemptRecvTimeout === undefined ? undefined : duration(p.perAttemptRecvTimeout, `${field}.perAttemptRecvTimeout`, true),
   };
 }
@@ -267,7 +267,7 @@ function ours(field: string, make: () => Balancer): Balancer {
   try {
     return make();
   } catch (error) {
-    throw new TypeError(`${field}: ${(error as Error).message}`);
+    throw new TypeError(`${field}: ${messageOf(error)}`);
   }
 }
 
@@ -276,34 +276,43 @@ function codes(input: unknown, field: string, allowEmpty: boolean): Status[] {
   const list = array(input, field);
   if (list.length === 0 && !allowEmpty) fail(field, 'must list at least one status code', list);
   return list.map((raw, i) => {
-    const code = typeof raw === 'string' ? (Status as unknown as Record<string, number>)[raw.toUpperCase()] : raw;
+    const code = typeof raw === 'string' ? STATUS_BY_NAME.get(raw.toUpperCase()) : raw;
     if (typeof code !== 'number' || !Number.isInteger(code) || Status[code] === undefined || code === Status.OK) {
       fail(`${field}[${i}]`, 'must be a failing gRPC status code, by name ("UNAVAILABLE") or number', raw);
     }
-    return code as Status;
+    return code;
   });
 }
 
 const DURATION = /^(\d{1,12})(?:\.(\d{1,9}))?s$/;
 
+/** gRPC status codes by name ("UNAVAILABLE"), as service configs may list them. */
+const STATUS_BY_NAME: ReadonlyMap<string, Status> = new Map(
+  Object.entries(Status).filter((entry): entry is [string, Status] => typeof entry[1] === 'number'),
+);
+
 /** A protobuf JSON duration ("1.5s") in ms, within what a timer can hold. */
 function duration(input: unknown, field: string, positive = false): number {
   const match = typeof input === 'string' ? DURATION.exec(input) : null;
   if (!match) fail(field, 'must be a duration like "0.5s" or "10s"', input);
-  const ms = Number(match![1]) * 1000 + Number(`0.${match![2] ?? '0'}`) * 1000;
+  const ms = Number(match[1]) * 1000 + Number(`0.${match[2] ?? '0'}`) * 1000;
   if (ms > MAX_TIMER_MS) fail(field, `must be at most ${MAX_TIMER_MS / 1000}s`, input);
   if (positive && ms <= 0) fail(field, 'must be greater than 0s', input);
   return ms;
 }
 
+function isRecord(input: unknown): input is Record<string, unknown> {
+  return input !== null && typeof input === 'object' && !Array.isArray(input);
+}
+
 function object(input: unknown, field: string): Record<string, unknown> {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) fail(field, 'must be an object', input);
-  return input as Record<string, unknown>;
+  if (!isRecord(input)) fail(field, 'must be an object', input);
+  return input;
 }
 
 function array(input: unknown, field: string): unknown[] {
   if (!Array.isArray(input)) fail(field, 'must be an array', input);
-  return input as unknown[];
+  return input;
 }
 
 function only(input: Record<string, unknown>, known: readonly string[], field: string): void {
@@ -315,22 +324,22 @@ function only(input: Record<string, unknown>, known: readonly string[], field: s
 }
 
 function optionalBoolean(input: unknown, field: string): boolean | undefined {
-  if (input !== undefined && typeof input !== 'boolean') fail(field, 'must be true or false', input);
-  return input as boolean | undefined;
+  if (input === undefined || typeof input === 'boolean') return input;
+  fail(field, 'must be true or false', input);
 }
 
 function number(input: unknown, field: string, min: number, exclusive = false): number {
-  if (typeof input !== 'number' || !Number.isFinite(input) || input < min || (exclusive && input === min)) {
-    fail(field, `must be a number ${exclusive ? '>' : '>='} ${min}`, input);
-  }
-  return input as number;
+  if (typeof input === 'number' && Number.isFinite(input) && input >= min && !(exclusive && input === min)) return input;
+  fail(field, `must be a number ${exclusive ? '>' : '>='} ${min}`, input);
 }
 
 function integer(input: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof input !== 'number' || !Number.isSafeInteger(input) || input < min || input > max) {
-    fail(field, `must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, input);
-  }
-  return input as number;
+  if (typeof input === 'number' && Number.isSafeInteger(input) && input >= min && input <= max) return input;
+  fail(field, `must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, input);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function fail(field: string, problem: string, value: unknown): never {

@@ -109,9 +109,21 @@ export function oneOfOption<T extends string>(where: string, field: string, valu
   return value as T;
 }
 
-/** A non-empty string, or `fallback` when absent. */
-export function stringOption<F extends string | undefined>(where: string, field: string, value: unknown, fallback: F): string | F {
+const CONTROL_CHARACTERS = /[\u0000-\u001f]/;
+
+/**
+ * A string that says something (not empty, not blank), or `fallback` when absent; with
+ * `singleLine`, also free of control characters (a value that ends up in keys, URLs and log lines).
+ */
+export function stringOption<F extends string | undefined>(where: string, field: string, value: unknown, fallback: F, singleLine = false): string | F {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0) fail(where, field, 'a non-empty string', value);
+  return requiredString(where, field, value, singleLine);
+}
+
+/** As stringOption, for a field that must be given: absent fails like any other wrong value. */
+export function requiredString(where: string, field: string, value: unknown, singleLine = false): string {
+  if (typeof value !== 'string' || value.trim().length === 0 || (singleLine && CONTROL_CHARACTERS.test(value))) {
+    fail(where, field, `a non-empty ${singleLine ? 'single-line ' : ''}string`, value);
+  }
   return value;
 }

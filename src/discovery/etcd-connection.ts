@@ -1,7 +1,6 @@
 import type { Etcd3, IOptions } from 'etcd3';
 import { systemClock } from '../core/clock';
-import { checkOptionsObject, durationOption, functionOption, stringOption } from '../core/options';
-import { requiredText } from './text-option';
+import { checkOptionsObject, durationOption, functionOption, requiredString, stringOption } from '../core/options';
 import { excerpt, redactSecrets } from '../core/text';
 import { formatAddress, parseAddress } from './address';
 import { DEFAULT_ETCD_HOST, DEFAULT_ETCD_REQUEST_TIMEOUT_MS, EtcdError, type EtcdConnectionOptions, type EtcdTlsOptions } from './etcd-options';
@@ -59,7 +58,7 @@ export function etcdConnection(options: EtcdConnectionOptions, where: string): E
   let password: string | undefined;
   if (auth !== undefined) {
     if (auth === null || typeof auth !== 'object') throw new TypeError(`${where}: auth must be an object with username and password`);
-    requiredText(where, 'auth.username', auth.username, true);
+    requiredString(where, 'auth.username', auth.username, true);
     // The value is deliberately not echoed: it is a secret.
     if (typeof auth.password !== 'string' || auth.password.length === 0) throw new TypeError(`${where}: auth.password must be a non-empty string`);
     password = auth.password;

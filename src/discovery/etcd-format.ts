@@ -1,7 +1,7 @@
 import { oneOfOption } from '../core/options';
 import { describeValue, excerpt } from '../core/text';
 import { parseAddress } from './address';
-import type { Instance } from './instance';
+import type { Instance } from '../core/instance';
 
 // How instances are laid out in etcd. Three layouts are spoken, so that a Node client can call Go
 // and Kitex services registered the way they already are, and they can discover ours:

@@ -44,8 +44,8 @@ export class HedgedCall {
   private last: CallContext | undefined = undefined;
   private timer: unknown = undefined;
   private removeAbortHook: (() => void) | undefined = undefined;
-  private resolve!: () => void;
-  private reject!: (error: unknown) => void;
+  private resolve: () => void = noop;
+  private reject: (error: unknown) => void = noop;
   // Let go of once the call is done: the shared queue keeps finished calls until their delay
   // passes, and should hold only this small shell, not the contexts.
   private ctx: CallContext;
@@ -106,7 +106,7 @@ export class HedgedCall {
     }
     if (ctx.deadline - t < this.policy.minAttemptMs || !this.budget.canRetry()) {
       this.stopped = true;
-      if (this.pending === 0) this.finish(this.last!);
+      if (this.pending === 0) this.finish(this.last);
       return;
     }
     this.policy.onHedge?.({ ctx, attempt: ctx.attempt + this.sent, reason });
@@ -165,7 +165,7 @@ export class HedgedCall {
   private cancelled(): void {
     if (this.done || this.pending > 0) return;
     const ctx = this.ctx;
-    this.finish(this.last!);
+    this.finish(this.last);
     ctx.fail(Status.CANCELLED, CANCELLED_MESSAGE);
   }
 
@@ -185,10 +185,11 @@ export class HedgedCall {
     }, ms);
   }
 
-  private finish(winner: CallContext): void {
+  /** Ends the call with `winner`'s outcome (the last failure when none won; there always is one by then). */
+  private finish(winner: CallContext | undefined): void {
     this.done = true;
     this.clear();
-    this.ctx.adopt(winner);
+    if (winner !== undefined) this.ctx.adopt(winner);
     for (const fork of this.forks) if (fork !== winner && fork.status === undefined) fork.abort(Status.CANCELLED);
     this.release();
     this.resolve();
@@ -216,3 +217,5 @@ export class HedgedCall {
     this.removeAbortHook = undefined;
   }
 }
+
+function noop(): void {}

@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { formatAddress } from '../discovery/address';
-import { requiredText, textOption } from '../discovery/text-option';
-import { integerOption } from '../core/options';
+import { integerOption, requiredString, stringOption } from '../core/options';
 import { MAX_TIMER_MS } from '../core/duration';
 import { describeValue } from '../core/text';
 
@@ -136,24 +135,24 @@ export interface PreparedRegistration {
 export function prepare(registration: ConsulRegistration): PreparedRegistration {
   const where = 'consulRegistry.register';
   if (registration === null || typeof registration !== 'object') throw new TypeError(`${where}: expects an object with name and port`);
-  const name = requiredText(where, 'name', registration.name);
+  const name = requiredString(where, 'name', registration.name);
   const port = integerOption(where, 'port', registration.port ?? null, 0, { min: 1, max: 65535 });
   let address: string | undefined;
   if (registration.address !== undefined) {
-    address = stripBrackets(requiredText(where, 'address', registration.address).trim());
+    address = stripBrackets(requiredString(where, 'address', registration.address).trim());
     if (address.includes(':') && isIP(address) !== 6) {
       throw new TypeError(`${where}: address must be a host without a port (the port goes in "port"), got ${describeValue(registration.address)}`);
     }
     if (/[\s/]/.test(address)) throw new TypeError(`${where}: address must be an IP address or host name, got ${describeValue(registration.address)}`);
   }
-  const id = textOption(where, 'id', registration.id, undefined) ?? `${name}-${address ?? hostname()}-${port}`;
+  const id = stringOption(where, 'id', registration.id, undefined) ?? `${name}-${address ?? hostname()}-${port}`;
   const weight = integerOption(where, 'weight', registration.weight, 1, { min: 1 });
   const warningWeight = integerOption(where, 'warningWeight', registration.warningWeight, 1, { min: 0 });
 
   let tags: string[] | undefined;
   if (registration.tags !== undefined) {
     if (!Array.isArray(registration.tags)) throw new TypeError(`${where}: tags must be an array of strings`);
-    tags = registration.tags.map((tag, i) => requiredText(where, `tags[${i}]`, tag));
+    tags = registration.tags.map((tag, i) => requiredString(where, `tags[${i}]`, tag));
   }
   let meta: Record<string, string> | undefined;
   if (registration.meta !== undefined) {
@@ -201,12 +200,12 @@ export function prepare(registration: ConsulRegistration): PreparedRegistration 
         break;
       }
       case 'http': {
-        const url = requiredText(where, 'check.url', spec.url);
+        const url = requiredString(where, 'check.url', spec.url);
         if (!/^https?:\/\/[^/\s]+/i.test(url)) throw new TypeError(`${where}: check.url must be an http(s) URL, got ${describeValue(url)}`);
         check = {
           Name: `HTTP health of ${name}`,
           HTTP: url,
-          Method: textOption(where, 'check.method', spec.method, undefined),
+          Method: stringOption(where, 'check.method', spec.method, undefined),
           Header: spec.headers,
           TLSSkipVerify: spec.tlsSkipVerify === true,
           ...timing(spec),

@@ -1,7 +1,6 @@
 import { ConsulAccess, ConsulError, type ConsulAnswer, type ConsulConnectionOptions } from '../discovery/consul-access';
 import { asError } from '../discovery/errors';
-import { functionOption } from '../core/options';
-import { requiredText } from '../discovery/text-option';
+import { functionOption, requiredString } from '../core/options';
 import { prepare, type ConsulRegistration } from './consul-registration';
 import { deregisterOnSignals, type ShutdownableServer, type ShutdownOptions } from './shutdown';
 
@@ -103,7 +102,7 @@ export function consulRegistry(options: ConsulRegistryOptions = {}): ConsulRegis
   }
 
   async function deregister(id?: string): Promise<void> {
-    if (id !== undefined) return deregisterOne(requiredText('consulRegistry.deregister', 'id', id));
+    if (id !== undefined) return deregisterOne(requiredString('consulRegistry.deregister', 'id', id));
     const results = await Promise.allSettled([...registered.keys()].map(deregisterOne));
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
     if (failures.length > 0) throw new ConsulError(`consulRegistry: ${failures.length} deregistration(s) failed: ${failures.join('; ')}`);

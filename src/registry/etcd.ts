@@ -2,8 +2,7 @@ import type { Lease } from 'etcd3';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { backoffDelay } from '../core/backoff';
-import { durationOption, functionOption, integerOption, numberOption } from '../core/options';
-import { requiredText } from '../discovery/text-option';
+import { durationOption, functionOption, integerOption, numberOption, requiredString } from '../core/options';
 import { abortableSleep } from '../core/sleep';
 import { excerpt } from '../core/text';
 import { formatAddress } from '../discovery/address';
@@ -154,9 +153,9 @@ export function etcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegistry {
   function prepare(registration: EtcdRegistration) {
     const at = `${where}.register`;
     if (registration === null || typeof registration !== 'object') throw new TypeError(`${at}: expects an object with name and port`);
-    const name = requiredText(at, 'name', registration.name, true);
+    const name = requiredString(at, 'name', registration.name, true);
     const port = integerOption(at, 'port', registration.port ?? null, 0, { min: 1, max: 65535 });
-    let host = registration.address === undefined ? localAddress() : requiredText(at, 'address', registration.address, true).trim();
+    let host = registration.address === undefined ? localAddress() : requiredString(at, 'address', registration.address, true).trim();
     if (host === undefined) throw new TypeError(`${at}: address is required: this machine has no non-internal IPv4 address to default to`);
     if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
     if ((host.includes(':') && isIP(host) !== 6) || /[\s/]/.test(host)) {
@@ -165,7 +164,7 @@ export function etcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegistry {
     const weight = numberOption(at, 'weight', registration.weight, 1, { above: 0 });
     const tags = registration.tags ?? [];
     if (!Array.isArray(tags)) throw new TypeError(`${at}: tags must be an array of strings`);
-    tags.forEach((tag, i) => requiredText(at, `tags[${i}]`, tag, true));
+    tags.forEach((tag, i) => requiredString(at, `tags[${i}]`, tag, true));
     const meta = registration.meta ?? {};
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta) || Object.values(meta).some((v) => typeof v !== 'string')) {
       throw new TypeError(`${at}: meta must be an object of string values`);
@@ -228,7 +227,7 @@ export function etcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegistry {
   }
 
   async function deregister(key?: string): Promise<void> {
-    if (key !== undefined) return deregisterOne(requiredText(`${where}.deregister`, 'key', key, true));
+    if (key !== undefined) return deregisterOne(requiredString(`${where}.deregister`, 'key', key, true));
     const results = await Promise.allSettled([...registered.keys()].map(deregisterOne));
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
     if (failures.length > 0) throw new EtcdError(`${where}: ${failures.length} deregistration(s) failed: ${failures.join('; ')}`);

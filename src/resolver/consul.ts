@@ -1,7 +1,6 @@
 import { backoffOption } from '../core/backoff';
 import { systemClock, type Clock } from '../core/clock';
-import { booleanOption, durationOption, functionOption } from '../core/options';
-import { requiredText, textOption } from '../discovery/text-option';
+import { booleanOption, durationOption, functionOption, requiredString, stringOption } from '../core/options';
 import { excerpt } from '../core/text';
 import { ConsulAccess, ConsulError, type ConsulConnectionOptions } from '../discovery/consul-access';
 import { consulHealthToInstances } from './consul-health';
@@ -89,11 +88,11 @@ export function consulResolver(options: ConsulResolverOptions = {}): Resolver {
   const tags = options.tags;
   if (tags !== undefined) {
     if (!Array.isArray(tags)) throw new TypeError(`${where}: tags must be an array of strings`);
-    tags.forEach((tag, i) => requiredText(where, `tags[${i}]`, tag));
+    tags.forEach((tag, i) => requiredString(where, `tags[${i}]`, tag));
   }
-  const dc = textOption(where, 'dc', options.dc, undefined);
-  const near = textOption(where, 'near', options.near, undefined);
-  const filter = textOption(where, 'filter', options.filter, undefined);
+  const dc = stringOption(where, 'dc', options.dc, undefined);
+  const near = stringOption(where, 'near', options.near, undefined);
+  const filter = stringOption(where, 'filter', options.filter, undefined);
   const stale = booleanOption(where, 'stale', options.stale, true);
   const onlyPassing = booleanOption(where, 'onlyPassing', options.onlyPassing, true);
   const waitMs = durationOption(where, 'waitMs', options.waitMs, DEFAULT_CONSUL_WAIT_MS, { min: 1, max: MAX_CONSUL_WAIT_MS });

@@ -1,4 +1,4 @@
-import type { Instance } from '../discovery/instance';
+import type { Instance } from '../core/instance';
 
 export type { Instance };
 
