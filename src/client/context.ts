@@ -52,6 +52,12 @@ export class CallContext extends AttemptOutcome implements PickInfo {
    */
   wire: WireCall | undefined = undefined;
   /**
+   * The same call while its attempt is in flight, which abort() cancels (one field rather than
+   * an abort hook per attempt); the attempt sets it when sent and clears it when ended.
+   * @internal
+   */
+  inFlight: WireCall | undefined = undefined;
+  /**
    * The stream object the caller holds, for the transport to bind to the attempt.
    * @internal
    */
@@ -155,13 +161,6 @@ export class CallContext extends AttemptOutcome implements PickInfo {
     this.abortHooks = undefined;
     if (hooks) for (const hook of hooks) hook();
   }
-
-  /**
-   * The grpc-js call of the attempt in flight on this context, which abort() cancels: one slot
-   * instead of an abort hook, as every attempt has one. Set and cleared by the transport.
-   * @internal
-   */
-  inFlight: { cancel(): void } | undefined = undefined;
 
   /**
    * Runs `hook` when the context is aborted (at once if it already is). Returns a function that
