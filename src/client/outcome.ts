@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import type { ClientEndpoint } from './endpoint';
+import type { EndpointView } from './view';
 
 /**
  * What the latest attempt of a call came to, every field of it in one place. An attempt starts
@@ -10,7 +10,7 @@ import type { ClientEndpoint } from './endpoint';
  */
 export class AttemptOutcome {
   /** The endpoint the latest attempt was sent to; undefined when none could be picked. */
-  endpoint: ClientEndpoint | undefined = undefined;
+  endpoint: EndpointView | undefined = undefined;
   /** Outcome of the latest attempt; undefined until it has finished. */
   status: StatusObject | undefined = undefined;
   /** The response message of a successful unary or client-streaming call. */
