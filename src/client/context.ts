@@ -1,8 +1,7 @@
 import { Metadata, status as Status, type CallOptions, type MethodDefinition, type StatusObject } from '@grpc/grpc-js';
 import type { PickInfo } from '../balancer/types';
-import type { ClientEndpoint } from './endpoint';
+import type { ClientView, EndpointView } from './view';
 import type { StreamSurface, WireCall } from './wire';
-import type { ClientView } from './view';
 
 export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
@@ -48,7 +47,7 @@ export class CallContext implements PickInfo {
   // class more slowly, and a context is built for every call.)
 
   /** The endpoint the latest attempt was sent to; undefined when none could be picked. */
-  endpoint: ClientEndpoint | undefined = undefined;
+  endpoint: EndpointView | undefined = undefined;
   /** Outcome of the latest attempt; undefined until it has finished. */
   status: StatusObject | undefined = undefined;
   /** The response message of a successful unary or client-streaming call. */

@@ -65,7 +65,9 @@ const WHERE = 'metrics';
  * grpc_lb_breakers.
  *
  * Counters are kept as plain numbers on the call path and moved into prom-client's counters by
- * their `collect` at scrape time; handling times go to prom-client's histogram as calls end.
+ * their `collect` at scrape time; handling times go to prom-client's histogram as calls end. A
+ * series registered beforehand with the same name, type and labels (for other help text or
+ * buckets) is used as it is, through its own inc() and observe(), as calls end.
  */
 export function metrics(options: MetricsOptions): MetricsMiddleware {
   checkOptionsObject(WHERE, options, false);
