@@ -1,18 +1,16 @@
-import type { CallOptions, Metadata, MethodDefinition } from '@grpc/grpc-js';
+import { Metadata, status as Status, type CallOptions, type MethodDefinition, type StatusObject } from '@grpc/grpc-js';
 import type { PickInfo } from '../balancer/types';
-import { AttemptOutcome } from './outcome';
+import type { ClientView, EndpointView } from './view';
 import type { StreamSurface, WireCall } from './wire';
-import type { ClientView } from './view';
 
 export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
 /**
  * One call as the middleware chain sees it. Call-level fields are set when the call starts;
- * the outcome fields (AttemptOutcome: status, endpoint, response, …) describe the latest
- * attempt. Hedging runs attempts side by side on forks (see fork()), which share the call-level
- * state.
+ * the outcome fields (status, endpoint, response, …) describe the latest attempt. Hedging runs
+ * attempts side by side on forks (see fork()), which share the call-level state.
  */
-export class CallContext extends AttemptOutcome implements PickInfo {
+export class CallContext implements PickInfo {
   /** The client making the call: its endpoints, for middleware that acts on them (breakers, metrics). */
   readonly client: ClientView;
   /** The service name the resolver resolves, e.g. "user-service". */
@@ -41,6 +39,25 @@ export class CallContext extends AttemptOutcome implements PickInfo {
   attempt = 1;
   /** Deadline of this attempt alone (epoch ms), tighter than `deadline` when retry sets one; Infinity for none. */
   attemptDeadline = Infinity;
+  // The latest attempt's outcome, every per-attempt field in this block. An attempt starts from
+  // resetOutcome(), its one reset, made by whoever sends the call's next attempt (beginAttempt()
+  // in retry, waitForReady; the transport too, before its pick). The transport fills in where
+  // the attempt went, the attempt's end how it ended; hedging copies a winning fork's outcome
+  // with adopt(). (Declared here rather than in a base class: V8 builds instances of a derived
+  // class more slowly, and a context is built for every call.)
+
+  /** The endpoint the latest attempt was sent to; undefined when none could be picked. */
+  endpoint: EndpointView | undefined = undefined;
+  /** Outcome of the latest attempt; undefined until it has finished. */
+  status: StatusObject | undefined = undefined;
+  /** The response message of a successful unary or client-streaming call. */
+  response: unknown = undefined;
+  /** Response headers of the latest attempt, when the server sent any. */
+  responseMetadata: Metadata | undefined = undefined;
+  /** When the latest attempt started and finished (epoch ms); 0 before. */
+  attemptStartedAt = 0;
+  attemptEndedAt = 0;
+
   /** Messages of a streaming call, counted as they pass. */
   messagesSent = 0;
   messagesReceived = 0;
@@ -88,7 +105,6 @@ export class CallContext extends AttemptOutcome implements PickInfo {
     tried?: Set<string>;
     values?: Map<unknown, unknown>;
   }) {
-    super();
     this.client = init.client;
     this.service = init.service;
     this.target = init.target;
@@ -222,6 +238,35 @@ export class CallContext extends AttemptOutcome implements PickInfo {
   beginAttempt(attempt: number): void {
     this.attempt = attempt;
     this.resetOutcome();
+  }
+
+  /** Clears the outcome: another attempt is about to be sent. */
+  resetOutcome(): void {
+    this.endpoint = undefined;
+    this.status = undefined;
+    this.response = undefined;
+    this.responseMetadata = undefined;
+    this.attemptStartedAt = 0;
+    this.attemptEndedAt = 0;
+  }
+
+  private adoptOutcome(from: CallContext): void {
+    this.endpoint = from.endpoint;
+    this.status = from.status;
+    this.response = from.response;
+    this.responseMetadata = from.responseMetadata;
+    this.attemptStartedAt = from.attemptStartedAt;
+    this.attemptEndedAt = from.attemptEndedAt;
+  }
+
+  /** Ends the attempt without sending it (a middleware refusing the call): sets the status. */
+  fail(code: Status, details: string, metadata: Metadata = new Metadata()): void {
+    this.status = { code, details, metadata };
+  }
+
+  /** True when the latest attempt finished with OK. */
+  get ok(): boolean {
+    return this.status !== undefined && this.status.code === Status.OK;
   }
 
   /** Takes the outcome of `attempt` (a fork) as this call's outcome. */
