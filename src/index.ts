@@ -18,7 +18,7 @@ export { ClientEndpoint, type EndpointInfo, type EndpointState } from './client/
 export { isEndpointFailure } from './core/status';
 export type { EndpointSetObserver } from './client/endpoint-set';
 export type { MethodConfig, ServiceConfig } from './client/service-config';
-export type { ClientView } from './client/view';
+export type { ClientControl, ClientView, ClientViewObserver, EndpointChannels, EndpointEjection, EndpointView } from './client/view';
 export { silentLogger, type Logger } from './client/logger';
 export { serviceError } from './client/calls';
 export type { HealthCheckOptions } from './client/health-check';
