@@ -14,7 +14,10 @@ export interface TransportOptions {
   readonly pickTimeoutMs: number;
   /** Wall clock, epoch ms: deadlines and the attempts' start and end times. */
   readonly now: Clock;
-  /** Monotonic clock the attempts' latency samples are measured by. Default performance.now(). */
+  /**
+   * Monotonic clock the attempts' start times are read from, for their latency samples; the end
+   * is read in endAttempt (attempt.ts), which must use the same clock. Default performance.now().
+   */
   readonly statsClock?: MonotonicClock;
   /** Middleware hooks told of each attempt's endpoint before it is sent; usually empty. */
   readonly picked: readonly ((ctx: CallContext, endpoint: ClientEndpoint) => void)[];
