@@ -1,5 +1,5 @@
 import { status as Status, type StatusObject } from '@grpc/grpc-js';
-import { performance } from 'node:perf_hooks';
+import type { Clock, MonotonicClock } from '../core/clock';
 import type { CallContext } from './context';
 import type { ClientEndpoint } from './endpoint';
 
@@ -12,15 +12,16 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
- * Records how an attempt ended: its outcome on the context and a sample on the endpoint. A
+ * Records how an attempt ended: its outcome on the context and a sample on the endpoint, timed
+ * with the clock `startedAt` was read from (the client's stats clock). A
  * stream's duration is not a latency sample; only its outcome counts.
  */
-export function endAttempt(ctx: CallContext, endpoint: ClientEndpoint, status: StatusObject, response: unknown, startedAt: number, now: () => number): void {
+export function endAttempt(ctx: CallContext, endpoint: ClientEndpoint, status: StatusObject, response: unknown, startedAt: number, now: Clock, statsClock: MonotonicClock): void {
   ctx.inFlight = undefined;
   const code = (ctx.status = outcome(ctx, endpoint, status)).code;
   ctx.response = code === Status.OK ? response : undefined;
   ctx.attemptEndedAt = now();
-  endpoint.end(code, ctx.type === 'unary' ? performance.now() - startedAt : undefined);
+  endpoint.end(code, ctx.type === 'unary' ? statsClock() - startedAt : undefined);
 }
 
 /**

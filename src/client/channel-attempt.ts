@@ -25,7 +25,7 @@ export class ChannelAttempt implements InterceptingListener, WireCall {
     call: ChannelCall,
     private readonly done: () => void,
     private readonly now: Clock,
-    statsClock: MonotonicClock,
+    private readonly statsClock: MonotonicClock,
   ) {
     this.call = call;
     const credentials = ctx.callOptions.credentials;
@@ -111,7 +111,7 @@ export class ChannelAttempt implements InterceptingListener, WireCall {
     else if (status.code === Status.OK && this.response === null && !this.ctx.definition.responseStream) {
       status = { code: Status.UNIMPLEMENTED, details: 'No message received', metadata: status.metadata };
     }
-    endAttempt(this.ctx, this.endpoint, status, this.response, this.startedAt, this.now);
+    endAttempt(this.ctx, this.endpoint, status, this.response, this.startedAt, this.now, this.statsClock);
     this.done();
   }
 

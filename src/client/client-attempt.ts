@@ -73,7 +73,7 @@ export class ClientAttempt implements WireCall {
     }
     call.on('status', (status: StatusObject) => {
       // The callback's error is the truth: grpc-js turns an OK status without a message into one.
-      endAttempt(ctx, endpoint, error ?? status, response, startedAt, now);
+      endAttempt(ctx, endpoint, error ?? status, response, startedAt, now, statsClock);
       // Replies not read yet may still sit in the grpc-js stream: the call ends for the caller
       // only once they have been handed on.
       if (!reader || reader.readableEnded || ctx.aborted) return done();

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { ChannelOptions, ServiceDefinition } from '@grpc/grpc-js';
 import { weightedRoundRobin } from '../balancer/weighted-round-robin';
 import { compose } from '../middleware/compose';
@@ -20,6 +19,7 @@ import type { StubOfDefinition } from './method-types';
 import type { AsyncClient, ClientOptions, LoadBalancedClient, LoadBalancedClientBase, Stub } from './types';
 import { clientViewOf } from './view';
 import { transport } from './transport';
+import { monotonicClock } from '../core/clock';
 import { timerDelay } from '../core/duration';
 import { numberOption } from '../core/options';
 import { Invoker, toEpochMs } from './invoker';
@@ -129,6 +129,9 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     finalChannelOptions['grpc.default_authority'] = tlsServerName;
   }
 
+  // One monotonic clock for the endpoints' moving averages and the attempts' latency samples: the
+  // injected `now` when given (tests drive everything by hand), else performance.now().
+  const statsClock = options.now ?? monotonicClock;
   const set = new EndpointSet({
     service: chosen.service,
     target: targetText,
@@ -136,7 +139,7 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
     makeClient: (address) => new grpc.Client(address, credentials, finalChannelOptions),
     connectTimeoutMs,
     now,
-    statsClock: options.now ?? (() => performance.now()),
+    statsClock,
     random,
     logger,
     resolveNow: chosen.resolver.resolveNow && (() => chosen.resolver.resolveNow!(chosen.service)),
@@ -146,12 +149,12 @@ export function createClient<T>(stub: Stub<T> | ServiceDefinition, options: Clie
   const carried = (balancer as { middleware?: Middleware }).middleware;
   const chainMiddleware = typeof carried === 'function' ? [...middleware, carried] : middleware;
   const picked = chainMiddleware.flatMap((mw) => (typeof mw.picked === 'function' ? [mw.picked.bind(mw)] : []));
-  const chain: Next = compose(chainMiddleware, transport(set, { pickTimeoutMs, now, picked, clientInterceptors: carriesInterceptors(channelOptions) }));
+  const chain: Next = compose(chainMiddleware, transport(set, { pickTimeoutMs, now, statsClock, picked, clientInterceptors: carriesInterceptors(channelOptions) }));
   const detachers: (() => void)[] = [];
   if (healthCheck) {
     // Health checking is the client's own: it sets the endpoints' serving flag itself.
     const checked = { service: chosen.service, endpoints: () => set.all(), observe: set.observe.bind(set) };
-    detachers.push(startHealthChecking(checked, healthCheck, logger, random));
+    detachers.push(startHealthChecking(checked, healthCheck, logger, random, now));
   }
   for (const mw of chainMiddleware) {
     const detach = mw.attach?.(view, control);

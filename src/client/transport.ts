@@ -16,7 +16,7 @@ export interface TransportOptions {
   readonly now: Clock;
   /**
    * Monotonic clock the attempts' start times are read from, for their latency samples; the end
-   * is read in endAttempt (attempt.ts), which must use the same clock. Default performance.now().
+   * is read in endAttempt (attempt.ts) from the same clock. Default performance.now().
    */
   readonly statsClock?: MonotonicClock;
   /** Middleware hooks told of each attempt's endpoint before it is sent; usually empty. */
