@@ -13,13 +13,14 @@ export {
   type LoadBalancedClientBase,
   type Stub,
 } from './client/create-client';
-export { CallContext, type CallType } from './client/context';
-export { ClientEndpoint, type EndpointInfo, type EndpointState } from './client/endpoint';
+export { CallContext, type CallType } from './core/context';
+export { ClientEndpoint } from './client/endpoint';
+export { type EndpointInfo, type EndpointState } from './core/endpoint';
 export { isEndpointFailure } from './core/status';
 export type { EndpointSetObserver } from './client/endpoint-set';
 export type { MethodConfig, ServiceConfig } from './client/service-config';
-export type { ClientControl, ClientView, ClientViewObserver, EndpointChannels, EndpointEjection, EndpointView } from './client/view';
-export { silentLogger, type Logger } from './client/logger';
+export type { ClientControl, ClientView, ClientViewObserver, EndpointChannels, EndpointEjection, EndpointView } from './core/view';
+export { silentLogger, type Logger } from './core/logger';
 export { serviceError } from './client/calls';
 export type { HealthCheckOptions } from './client/health-check';
 
@@ -27,7 +28,7 @@ export type { HealthCheckOptions } from './client/health-check';
 export * from './balancer';
 
 // Middleware
-export type { Middleware, Next } from './middleware/types';
+export type { Middleware, Next } from './core/middleware';
 export { compose } from './middleware/compose';
 export { timeout, type TimeoutOptions } from './middleware/timeout';
 export { retry, type RetryOptions, type RetryEvent, type Jitter } from './middleware/retry';

@@ -9,4 +9,3 @@ export { localityAware, type LocalityAwareOptions } from './locality';
 export { orcaWeighted, type OrcaWeightedBalancer, type OrcaWeightedOptions } from './orca-weighted';
 export { type LoadReport } from './orca-report';
 export { slowStart, type SlowStartOptions } from './slow-start';
-export { subsetResolver, type SubsetOptions, type SubsetResolver, type SubsetStateSource, type SubsetEndpointState } from '../resolver/subset';

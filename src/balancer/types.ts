@@ -1,18 +1,6 @@
-import type { Metadata } from '@grpc/grpc-js';
-import type { Endpoint } from '../core/endpoint';
+import type { Endpoint, PickInfo } from '../core/endpoint';
 
-export type { Endpoint };
-
-/** What the client knows about a call at pick time. */
-export interface PickInfo {
-  /** Full method path, '/pkg.Service/Method'. */
-  readonly method: string;
-  /** Consistent-hash key of this call, when it has one. */
-  readonly hashKey?: string;
-  readonly metadata?: Metadata;
-  /** Addresses to avoid (already tried by this call) while any other endpoint remains. */
-  readonly exclude?: ReadonlySet<string>;
-}
+export type { Endpoint, PickInfo };
 
 /** An immutable snapshot of a balancer's view, rebuilt when the endpoints or their availability change. */
 export interface Picker<E extends Endpoint = Endpoint> {

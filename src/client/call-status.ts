@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import type { CallContext } from './context';
+import type { CallContext } from '../core/context';
 
 /** The callback of unary and client-streaming calls, as grpc-js calls it. */
 export type UnaryCallback = (error: ServiceError | null, response?: unknown) => void;

@@ -2,7 +2,7 @@ import type { CallOptions, ClientReadableStream, ClientWritableStream, Metadata,
 import type { EventEmitter } from 'node:events';
 import type { Clock, MonotonicClock } from '../core/clock';
 import { endAttempt, type AuthContext, type WireCall } from './attempt';
-import type { CallContext } from './context';
+import type { CallContext } from '../core/context';
 import type { ClientEndpoint } from './endpoint';
 
 /** A grpc-js call object of any kind, as its Client returns it. */

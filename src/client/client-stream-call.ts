@@ -1,8 +1,8 @@
 import type { ClientWritableStream, Metadata, StatusObject } from '@grpc/grpc-js';
 import { Writable } from 'node:stream';
-import type { AuthContext, StreamSurface, WireCall } from './wire';
+import type { AuthContext, StreamSurface, WireCall } from '../core/wire';
 import { serviceError, type UnaryCallback } from './call-status';
-import type { CallContext } from './context';
+import type { CallContext } from '../core/context';
 import type { CallSurface } from './invoker';
 import { StreamPlumbing } from './stream-plumbing';
 import { status as Status } from '@grpc/grpc-js';

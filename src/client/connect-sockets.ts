@@ -13,7 +13,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { isIP, Socket } from 'node:net';
 import { monotonicClock, type MonotonicClock } from '../core/clock';
 import { timerDelay } from '../core/duration';
-import { parseAddress } from '../resolver/address';
+import { parseAddress } from '../discovery/address';
 
 const CHANNEL = 'net.client.socket';
 

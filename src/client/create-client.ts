@@ -1,7 +1,7 @@
 import type { ChannelOptions, ServiceDefinition } from '@grpc/grpc-js';
 import { weightedRoundRobin } from '../balancer/weighted-round-robin';
 import { compose } from '../middleware/compose';
-import type { Middleware, Next } from '../middleware/types';
+import type { Middleware, Next } from '../core/middleware';
 import { parseTarget, resolveTarget } from '../resolver/target';
 import type { Resolver } from '../resolver/types';
 // Each built-in resolver registers its target scheme when loaded.
@@ -14,17 +14,17 @@ import { EndpointSet } from './endpoint-set';
 import { grpcCopyOf } from './grpc-copy';
 import { grpcConfig } from './grpc-config';
 import { resolveHealthCheckOptions, startHealthChecking } from './health-check';
-import { silentLogger } from './logger';
+import { silentLogger } from '../core/logger';
 import type { StubOfDefinition } from './method-types';
 import type { AsyncClient, ClientOptions, LoadBalancedClient, LoadBalancedClientBase, Stub } from './types';
-import { clientViewOf } from './view';
+import { clientViewOf } from './client-view';
 import { transport } from './transport';
 import { monotonicClock } from '../core/clock';
 import { timerDelay } from '../core/duration';
 import { numberOption } from '../core/options';
 import { Invoker, toEpochMs } from './invoker';
 import { methodTable } from './methods';
-import { asError } from '../resolver/listener';
+import { asError } from '../discovery/errors';
 
 export type {
   AsyncCallOptions,

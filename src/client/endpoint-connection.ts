@@ -1,11 +1,10 @@
 import { connectivityState as Connectivity, type Client } from '@grpc/grpc-js';
 import { backoffDelay, type BackoffOptions } from '../core/backoff';
 import type { MonotonicClock } from '../core/clock';
+import type { EndpointState } from '../core/endpoint';
 import { ConnectSockets } from './connect-sockets';
-import type { Logger } from './logger';
+import type { Logger } from '../core/logger';
 
-/** Where an endpoint stands, as `client.endpoints()` shows it. */
-export type EndpointState = 'idle' | 'connecting' | 'ready' | 'transient_failure' | 'shutdown';
 
 /** Envoy's default connect timeout; grpc-js has none, and a peer that accepts TCP but never speaks HTTP/2 would stay CONNECTING forever. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;

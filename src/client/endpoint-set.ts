@@ -1,12 +1,13 @@
 import type { Client } from '@grpc/grpc-js';
 import type { Balancer, PickInfo, Picker } from '../balancer/types';
 import type { Instance, ResolverListener } from '../resolver/types';
-import { asError } from '../resolver/listener';
+import { asError } from '../discovery/errors';
 import type { Clock, MonotonicClock } from '../core/clock';
 import { durationOption } from '../core/options';
-import { ClientEndpoint, type EndpointHost, type EndpointInfo } from './endpoint';
+import { ClientEndpoint, type EndpointHost } from './endpoint';
+import { type EndpointInfo } from '../core/endpoint';
 import { sameTags, usableInstances, type WeightedInstance } from './instance-check';
-import type { Logger } from './logger';
+import type { Logger } from '../core/logger';
 import { MembershipLog } from './membership-log';
 import { PickerRebuilds } from './picker-rebuilds';
 import { SetObservers, type EndpointSetObserver } from './set-observers';

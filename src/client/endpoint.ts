@@ -1,36 +1,12 @@
 import { status as Status, type Client } from '@grpc/grpc-js';
 import type { Endpoint } from '../balancer/types';
 import { isEndpointFailure } from '../core/status';
-import { EndpointConnection, type ConnectionHost, type EndpointState } from './endpoint-connection';
+import { EndpointConnection, type ConnectionHost } from './endpoint-connection';
+import type { EndpointInfo, EndpointState } from '../core/endpoint';
 import { EndpointStats } from './endpoint-stats';
 
-export { DEFAULT_CONNECT_TIMEOUT_MS, type EndpointState } from './endpoint-connection';
+export { DEFAULT_CONNECT_TIMEOUT_MS } from './endpoint-connection';
 export { DEFAULT_DECAY_MS, LATENCY_DECAY_MS, LATENCY_RISE_MS } from './endpoint-stats';
-
-/** A snapshot of one endpoint for operators and tests. */
-export interface EndpointInfo {
-  readonly address: string;
-  readonly id: string | undefined;
-  readonly weight: number;
-  readonly tags: Readonly<Record<string, string>>;
-  readonly state: EndpointState;
-  /** True when the balancer may pick it now. */
-  readonly available: boolean;
-  readonly draining: boolean;
-  /** Set while a circuit breaker keeps the endpoint out of the picker. */
-  readonly ejected: boolean;
-  /** False while active health checking reports the endpoint NOT_SERVING. */
-  readonly serving: boolean;
-  readonly inflight: number;
-  readonly calls: number;
-  readonly failures: number;
-  readonly consecutiveFailures: number;
-  /** Time-decayed share of recent calls that failed, 0..1. */
-  readonly failureRate: number;
-  readonly latencyEwmaMs: number | undefined;
-  /** Connect attempts that gave up after the connect timeout. */
-  readonly connectTimeouts: number;
-}
 
 export interface EndpointHost extends ConnectionHost {
   /** Told when the endpoint's availability or weight changes, so the picker is rebuilt. */

@@ -7,8 +7,8 @@
 
 import type { ChannelOptions } from '@grpc/grpc-js';
 import type { Balancer } from '../balancer/types';
-import { isRetryLayer } from '../core/retries';
-import type { Middleware } from '../middleware/types';
+import { isRetryLayer } from '../core/middleware-kind';
+import type { Middleware } from '../core/middleware';
 import type { HealthCheckOptions } from './health-check';
 import { methodConfigMiddleware } from './method-config';
 import { parseServiceConfig } from './service-config';

@@ -5,7 +5,7 @@ import { positiveDurationOption } from '../core/options';
 import { describeValue } from '../core/text';
 import { CHECK, WATCH } from './health-proto';
 import type { ClientEndpoint } from './endpoint';
-import type { Logger } from './logger';
+import type { Logger } from '../core/logger';
 import type { EndpointSetObserver } from './endpoint-set';
 
 /** Options of active health checking with the standard grpc.health.v1 protocol. */

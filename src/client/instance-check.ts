@@ -1,4 +1,4 @@
-import { parseAddress } from '../resolver/address';
+import { parseAddress } from '../discovery/address';
 import type { Instance } from '../resolver/types';
 import { describeValue, excerpt, MAX_EXCERPT_CHARS } from '../core/text';
 

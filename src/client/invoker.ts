@@ -1,9 +1,9 @@
 import { status as Status, type CallOptions, type Metadata, type MethodDefinition, type StatusObject } from '@grpc/grpc-js';
-import type { Next } from '../middleware/types';
+import type { Next } from '../core/middleware';
 import { missingOutcome } from './call-status';
-import { CallContext, type CallType } from './context';
-import type { Logger } from './logger';
-import type { ClientView } from './view';
+import { CallContext, type CallType } from '../core/context';
+import type { Logger } from '../core/logger';
+import type { ClientView } from '../core/view';
 
 /** Where a call's outcome goes once the chain has finished with it: the call object the caller holds. */
 export interface CallSurface {

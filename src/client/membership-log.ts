@@ -1,4 +1,4 @@
-import type { Logger } from './logger';
+import type { Logger } from '../core/logger';
 
 /** A log line names at most this many addresses; the counts say the rest. */
 const MAX_LOGGED_ADDRESSES = 20;

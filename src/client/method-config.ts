@@ -4,17 +4,17 @@
 // documented for those.
 
 import { status as Status } from '@grpc/grpc-js';
-import { sendsRetries } from '../core/retries';
+import { declareKind } from '../core/middleware-kind';
 import { abortableSleep } from '../core/sleep';
 import { retryBudget } from '../middleware/budget';
 import { compose } from '../middleware/compose';
 import { hedge } from '../middleware/hedge';
 import { retry } from '../middleware/retry';
 import { timeout } from '../middleware/timeout';
-import type { Middleware, Next } from '../middleware/types';
-import type { CallContext } from './context';
+import type { Middleware, Next } from '../core/middleware';
+import type { CallContext } from '../core/context';
 import type { MethodPolicy, ParsedServiceConfig } from './service-config';
-import type { ClientView } from './view';
+import type { ClientView } from '../core/view';
 
 export interface MethodConfigOptions {
   /** How long a waitForReady call without a deadline waits for an endpoint (the client's pickTimeoutMs). */
@@ -55,7 +55,7 @@ export function methodConfigMiddleware(config: ParsedServiceConfig, options: Met
     const detachers = inner.map((mw) => mw.attach?.(client)).filter((d): d is () => void => typeof d === 'function');
     return () => detachers.forEach((detach) => detach());
   };
-  return config.retries ? sendsRetries(middleware) : middleware;
+  return config.retries ? declareKind(middleware, 'config-retry') : middleware;
 }
 
 /** '/pkg.Service/Method' → the entry for it, gRPC's way. */

@@ -5,7 +5,7 @@ import { BidiStreamCall } from './bidi-stream-call';
 import { ClientStreamCall } from './client-stream-call';
 import { ServerStreamCall } from './server-stream-call';
 import { UnaryCall, UnaryPromise } from './unary-call';
-import type { CallContext, CallType } from './context';
+import type { CallContext, CallType } from '../core/context';
 import { isMetadata } from './grpc-copy';
 import type { CallSurface, Invoker } from './invoker';
 

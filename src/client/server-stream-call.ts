@@ -1,7 +1,7 @@
 import type { ClientReadableStream, Metadata, StatusObject } from '@grpc/grpc-js';
 import { Readable } from 'node:stream';
-import type { AuthContext, StreamSurface, WireCall } from './wire';
-import type { CallContext } from './context';
+import type { AuthContext, StreamSurface, WireCall } from '../core/wire';
+import type { CallContext } from '../core/context';
 import type { CallSurface } from './invoker';
 import { finishReadable, StreamPlumbing } from './stream-plumbing';
 

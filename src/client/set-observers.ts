@@ -1,6 +1,6 @@
 import type { Instance } from '../resolver/types';
 import type { ClientEndpoint } from './endpoint';
-import type { Logger } from './logger';
+import type { Logger } from '../core/logger';
 
 /** Follows what happens to an endpoint set: for metrics, health checking and tests. */
 export interface EndpointSetObserver {

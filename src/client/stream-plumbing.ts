@@ -1,8 +1,8 @@
 import { status as Status, type StatusObject } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
-import type { AuthContext, WireCall } from './wire';
+import type { AuthContext, WireCall } from '../core/wire';
 import { serviceError } from './call-status';
-import type { CallContext } from './context';
+import type { CallContext } from '../core/context';
 
 type WriteCallback = (error?: Error | null) => void;
 

@@ -1,11 +1,11 @@
 import { status as Status } from '@grpc/grpc-js';
 import { monotonicClock, type Clock, type MonotonicClock } from '../core/clock';
 import { abortableSleep } from '../core/sleep';
-import type { Next } from '../middleware/types';
+import type { Next } from '../core/middleware';
 import { errorMessage, type ChannelCall } from './attempt';
 import { ChannelAttempt } from './channel-attempt';
 import { ClientAttempt } from './client-attempt';
-import type { CallContext } from './context';
+import type { CallContext } from '../core/context';
 import type { ClientEndpoint } from './endpoint';
 import type { EndpointSet } from './endpoint-set';
 

@@ -2,12 +2,12 @@
 // typed from the stub so that a typed stub gives a typed client.
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import type { Balancer } from '../balancer/types';
-import type { Middleware } from '../middleware/types';
+import type { Middleware } from '../core/middleware';
 import type { Resolver } from '../resolver/types';
-import type { EndpointInfo } from './endpoint';
+import type { EndpointInfo } from '../core/endpoint';
 import type { EndpointSetObserver } from './endpoint-set';
 import type { HealthCheckOptions } from './health-check';
-import type { Logger } from './logger';
+import type { Logger } from '../core/logger';
 import type { AsyncCallOptions, AsyncMethod, LbMethod, MethodKeys } from './method-types';
 export type { AsyncCallOptions, AsyncMethod, LbCallOptions } from './method-types';
 import type { ServiceConfig } from './service-config';

@@ -1,8 +1,8 @@
 import { status as Status, type ClientUnaryCall, type StatusObject } from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
-import type { AuthContext } from './wire';
+import type { AuthContext } from '../core/wire';
 import { serviceError, type UnaryCallback } from './call-status';
-import type { CallContext } from './context';
+import type { CallContext } from '../core/context';
 import type { CallSurface } from './invoker';
 
 /**

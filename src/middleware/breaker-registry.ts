@@ -3,7 +3,7 @@
 // follows their transitions, and a service breaker learns whether an endpoint breaker deals with
 // a single failing endpoint.
 
-import type { ClientView } from '../client/view';
+import type { ClientView } from '../core/view';
 import type { BreakerListener, BreakerScope, BreakerSnapshot } from './breaker/types';
 
 /** A breaker as others in its chain see it. */

@@ -1,5 +1,5 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
-import type { ClientView } from '../client/view';
+import type { ClientView } from '../core/view';
 import { checkOptionsObject, numberOption } from '../core/options';
 
 /**

@@ -1,16 +1,16 @@
 import type { status as Status } from '@grpc/grpc-js';
-import type { CallContext } from '../client/context';
-import type { ClientControl, ClientView } from '../client/view';
+import type { CallContext } from '../core/context';
+import type { ClientControl, ClientView } from '../core/view';
 import type { MonotonicClock } from '../core/clock';
 import type { Timers } from './budget';
 import { announceBreaker, type CanEject } from './breaker-registry';
-import { declareKind } from './order';
+import { declareKind } from '../core/middleware-kind';
 import { EndpointBreakers } from './breaker/endpoint-scope';
 import { BreakerEvents } from './breaker/events';
 import { breakerSettings } from './breaker/options';
 import { ServiceBreakers } from './breaker/service-scope';
 import type { BreakerListener, BreakerScope, BreakerSnapshot, BreakerState } from './breaker/types';
-import type { Middleware, Next } from './types';
+import type { Middleware, Next } from '../core/middleware';
 
 export type { BreakerListener, BreakerScope, BreakerSnapshot, BreakerState, BreakerStateChange } from './breaker/types';
 export {

@@ -1,5 +1,5 @@
 import { checkOrder } from './order';
-import type { Middleware, Next } from './types';
+import type { Middleware, Next } from '../core/middleware';
 
 /**
  * Chains middleware around `terminal`. The first in the list is the outermost: it sees the call

@@ -1,10 +1,9 @@
 import { status as Status } from '@grpc/grpc-js';
 import { checkOptionsObject, functionOption, integerOption, positiveDurationOption } from '../core/options';
-import { sendsRetries } from '../core/retries';
 import { budgetOption, budgetSource, codeSet, DEFAULT_MIN_ATTEMPT_MS, timersOption, type RetryBudget, type Timers } from './budget';
 import { HedgedCall, type HedgeEvent, type HedgePolicy } from './hedged-call';
-import { declareKind } from './order';
-import type { Middleware } from './types';
+import { declareKind } from '../core/middleware-kind';
+import type { Middleware } from '../core/middleware';
 import { WakeQueue } from './wake-queue';
 
 export type { HedgeEvent, HedgeReason } from './hedged-call';
@@ -71,5 +70,5 @@ export function hedge(options: HedgeOptions = {}): Middleware {
     return new HedgedCall(policy, ctx, next, budgets.of(ctx.client)).start();
   };
   middleware.attach = (client) => () => budgets.forget(client);
-  return sendsRetries(declareKind(middleware, 'hedge'));
+  return declareKind(middleware, 'hedge');
 }

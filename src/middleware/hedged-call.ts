@@ -1,7 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
-import type { CallContext } from '../client/context';
+import type { CallContext } from '../core/context';
 import { PREVIOUS_ATTEMPTS_KEY, PUSHBACK_STOP, pushbackMs, type RetryBudget, type Timers } from './budget';
-import type { Next } from './types';
+import type { Next } from '../core/middleware';
 import type { WakeQueue } from './wake-queue';
 
 /** Why an extra attempt was sent: no answer within the delay, or an earlier attempt failed (non-fatally). */

@@ -1,4 +1,4 @@
-export type { Middleware, Next } from './types';
+export type { Middleware, Next } from '../core/middleware';
 export { compose } from './compose';
 export { timeout, type TimeoutOptions } from './timeout';
 export {

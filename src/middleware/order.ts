@@ -1,35 +1,9 @@
 // The order the library's own middleware must take in a chain, checked where the chain is built.
-// Each middleware that has a place declares its kind; compose() refuses a list in which one kind
+// Each middleware that has a place declares its kind (core/middleware-kind); compose() refuses a list in which one kind
 // sits inside another that it must wrap, naming both and why. Middleware of no declared kind
 // (the user's own) may go anywhere.
 
-/** The kinds of middleware whose place in a chain matters, from the outside in. */
-export type MiddlewareKind =
-  /** metrics(): what the caller sees, one call with its retries. */
-  | 'call-metrics'
-  /** timeout(): a deadline for the whole call. */
-  | 'timeout'
-  /** circuitBreaker({ scope: 'service' }): judges calls after their retries. */
-  | 'service-breaker'
-  | 'retry'
-  | 'hedge'
-  /** circuitBreaker({ scope: 'endpoint' }): judges every attempt on its endpoint. */
-  | 'endpoint-breaker'
-  /** metrics().attempts: every attempt, per endpoint. */
-  | 'attempt-metrics';
-
-const KINDS = new WeakMap<object, MiddlewareKind>();
-
-/** Declares `middleware` to be of `kind`, so that compose() checks its place. Returns it. */
-export function declareKind<M extends object>(middleware: M, kind: MiddlewareKind): M {
-  KINDS.set(middleware, kind);
-  return middleware;
-}
-
-/** The declared kind of `middleware`; undefined for middleware of no declared kind. */
-export function kindOf(middleware: unknown): MiddlewareKind | undefined {
-  return typeof middleware === 'function' ? KINDS.get(middleware) : undefined;
-}
+import { kindOf, type MiddlewareKind } from '../core/middleware-kind';
 
 interface Rule {
   readonly outer: MiddlewareKind;

@@ -1,5 +1,5 @@
 import { status as Status, type StatusObject } from '@grpc/grpc-js';
-import type { CallContext } from '../client/context';
+import type { CallContext } from '../core/context';
 import {
   budgetOption,
   codeSet,
@@ -11,10 +11,9 @@ import {
   type RetryBudget,
 } from './budget';
 import { backoffDelay, type BackoffOptions } from '../core/backoff';
-import { sendsRetries } from '../core/retries';
 import { abortableSleep } from '../core/sleep';
-import { declareKind } from './order';
-import type { Middleware, Next } from './types';
+import { declareKind } from '../core/middleware-kind';
+import type { Middleware, Next } from '../core/middleware';
 import { describeValue } from '../core/text';
 import { checkOptionsObject, functionOption, integerOption, numberOption, oneOfOption, positiveDurationOption } from '../core/options';
 
@@ -154,7 +153,7 @@ export function retry(options: RetryOptions = {}): Middleware {
     }
   };
   middleware.attach = (client) => () => budgets.forget(client);
-  return sendsRetries(declareKind(middleware, 'retry'));
+  return declareKind(middleware, 'retry');
 }
 
 function limitAttempt(ctx: CallContext, policy: RetryPolicy, outer: number): void {

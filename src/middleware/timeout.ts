@@ -1,6 +1,6 @@
 import { booleanOption, checkOptionsObject, positiveDurationOption } from '../core/options';
-import { declareKind } from './order';
-import type { Middleware, Next } from './types';
+import { declareKind } from '../core/middleware-kind';
+import type { Middleware, Next } from '../core/middleware';
 
 export interface TimeoutOptions {
   /**

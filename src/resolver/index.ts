@@ -32,3 +32,4 @@ export {
   type EtcdTlsOptions,
 } from '../discovery/etcd-options';
 export { ETCD_KEY_FORMATS, type EtcdKeyFormat } from '../discovery/etcd-format';
+export { subsetResolver, type SubsetOptions, type SubsetResolver, type SubsetStateSource, type SubsetEndpointState } from './subset';

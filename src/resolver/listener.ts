@@ -1,8 +1,6 @@
 import { asError } from '../discovery/errors';
 import type { Instance, ResolverListener } from './types';
 
-export { asError };
-
 /**
  * A resolver's side of one watch: delivers to the listener until `signal` is aborted, and never
  * lets a listener that throws end the watch (an update that throws is reported as an error; an

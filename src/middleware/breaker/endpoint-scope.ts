@@ -1,7 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
-import type { CallContext } from '../../client/context';
-import type { ClientControl, ClientView, EndpointEjection, EndpointView } from '../../client/view';
-import type { Next } from '../types';
+import type { CallContext } from '../../core/context';
+import type { ClientControl, ClientView, EndpointEjection, EndpointView } from '../../core/view';
+import type { Next } from '../../core/middleware';
 import type { BreakerEvents } from './events';
 import { BreakerMachine, type MachineOwner, type OpenVerdict } from './machine';
 import type { BreakerSettings } from './options';

@@ -1,5 +1,5 @@
 import { status as Status } from '@grpc/grpc-js';
-import type { Logger } from '../../client/logger';
+import type { Logger } from '../../core/logger';
 import type { MonotonicClock } from '../../core/clock';
 import type { Timers } from '../budget';
 import type { BreakerScope, BreakerSnapshot, BreakerState, OpenPolicy } from './types';

@@ -1,5 +1,5 @@
 import { status as Status } from '@grpc/grpc-js';
-import type { CallContext } from '../../client/context';
+import type { CallContext } from '../../core/context';
 import { monotonicClock, type MonotonicClock } from '../../core/clock';
 import { checkOptionsObject, durationOption, functionOption, integerOption, numberOption, oneOfOption, stringOption } from '../../core/options';
 import { isEndpointFailure } from '../../core/status';

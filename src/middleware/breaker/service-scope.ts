@@ -1,10 +1,10 @@
 import { Metadata, status as Status } from '@grpc/grpc-js';
-import type { CallContext } from '../../client/context';
-import type { ClientView } from '../../client/view';
+import type { CallContext } from '../../core/context';
+import type { ClientView } from '../../core/view';
 import { excerpt } from '../../core/text';
 import { PUSHBACK_KEY } from '../budget';
 import { endpointBreakerEjects } from '../breaker-registry';
-import type { Next } from '../types';
+import type { Next } from '../../core/middleware';
 import type { BreakerEvents } from './events';
 import { BreakerMachine, type MachineOwner } from './machine';
 import type { BreakerSettings } from './options';

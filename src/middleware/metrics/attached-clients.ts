@@ -2,7 +2,7 @@
 // metrics() share one attachment per client: its resolver events are counted once, its breakers
 // followed once, and it is let go when both have detached.
 
-import type { ClientView } from '../../client/view';
+import type { ClientView } from '../../core/view';
 import type { Counter } from '../prom-client-lazy';
 import { followBreakers } from '../breaker-registry';
 import type { BreakerSource } from './breakers';

@@ -2,7 +2,7 @@
 // when they flush. A prom-client inc() builds and looks up its label key on every call, which
 // would cost more than the rest of the middleware together.
 
-import type { CallContext } from '../../client/context';
+import type { CallContext } from '../../core/context';
 import type { Counter, Histogram } from '../prom-client-lazy';
 import { CODE_NAMES, methodLabels, type Labels } from './names';
 

@@ -3,7 +3,7 @@
 // endpoint leaves, so address churn does not grow the label sets.
 
 import { status as Status } from '@grpc/grpc-js';
-import type { ClientView } from '../../client/view';
+import type { ClientView } from '../../core/view';
 import { isEndpointFailure } from '../../core/status';
 import type { Counter } from '../prom-client-lazy';
 import type { EndpointReading } from './endpoint-reading';

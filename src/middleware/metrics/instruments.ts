@@ -2,7 +2,7 @@
 // registry so that clients add up instead of colliding on names.
 
 import type { Registry } from 'prom-client';
-import type { CallContext } from '../../client/context';
+import type { CallContext } from '../../core/context';
 import type { Counter, Gauge } from '../prom-client-lazy';
 import { AttachedClients } from './attached-clients';
 import { FollowedBreakers } from './breakers';

@@ -2,7 +2,7 @@
 // written against, in one place.
 
 import { status as Status } from '@grpc/grpc-js';
-import type { CallType } from '../../client/context';
+import type { CallType } from '../../core/context';
 
 /**
  * Prometheus's default buckets, which go-grpc-prometheus uses too: latency dashboards made for

@@ -1,7 +1,7 @@
 // Messages of streams in flight, counted as they pass and not only when their stream ends: a
 // long-lived stream shows its traffic at every scrape.
 
-import type { CallContext } from '../../client/context';
+import type { CallContext } from '../../core/context';
 import type { MethodCells } from './call-cells';
 
 /** A stream in flight and how many of its messages are already in its method's cells. */

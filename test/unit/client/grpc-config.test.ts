@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { circuitBreaker, hedge, peakEwma, retry, timeout } from '../../../src';
 import { grpcConfig } from '../../../src/client/grpc-config';
-import { isRetryLayer } from '../../../src/core/retries';
+import { isRetryLayer } from '../../../src/core/middleware-kind';
 
 const defaults = { pickTimeoutMs: 1000, now: Date.now, random: Math.random };
 const RETRY_CONFIG = {

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { weightedRoundRobin } from '../../../src';
 import { EndpointSet } from '../../../src/client/endpoint-set';
-import { silentLogger, type Logger } from '../../../src/client/logger';
-import { clientViewOf, type EndpointView } from '../../../src/client/view';
+import { silentLogger, type Logger } from '../../../src/core/logger';
+import { clientViewOf } from '../../../src/client/client-view';
+import { type EndpointView } from '../../../src/core/view';
 
 /** A set over channel stand-ins that are always READY. */
 function client(logger: Logger = silentLogger) {

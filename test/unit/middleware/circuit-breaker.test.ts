@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ClientEndpoint, type CallContext, type ClientView, type EndpointSetObserver } from '../../../src';
-import type { ClientControl, EndpointView } from '../../../src/client/view';
+import type { ClientControl, EndpointView } from '../../../src/core/view';
 import type { EndpointHost } from '../../../src/client/endpoint';
 import {
   circuitBreaker,

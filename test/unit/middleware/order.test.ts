@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compose, hedge, retry, timeout, type Middleware } from '../../../src';
-import { declareKind, kindOf } from '../../../src/middleware/order';
+import { declareKind, kindOf } from '../../../src/core/middleware-kind';
 import { retryBudget } from '../../../src/middleware/budget';
 import { context } from '../../helpers/context';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ClientEndpoint, type ClientView } from '../../../src';
 import type { EndpointHost } from '../../../src/client/endpoint';
-import type { ClientControl } from '../../../src/client/view';
+import type { ClientControl } from '../../../src/core/view';
 import { circuitBreaker, compose, type CircuitBreaker, type CircuitBreakerOptions, type Middleware, type Next } from '../../../src/middleware';
 import { context } from '../../helpers/context';
 

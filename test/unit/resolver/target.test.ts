@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseTarget, registerResolverScheme, memoryResolver } from '../../../src';
 import { resolveTarget } from '../../../src/resolver/target';
-import { formatAddress, parseAddress } from '../../../src/resolver/address';
+import { formatAddress, parseAddress } from '../../../src/discovery/address';
 
 describe('target strings', () => {
   test('splits scheme, authority, path and query', () => {

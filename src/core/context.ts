@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type CallOptions, type MethodDefinition, type StatusObject } from '@grpc/grpc-js';
-import type { PickInfo } from '../balancer/types';
+import type { PickInfo } from './endpoint';
 import type { ClientView, EndpointView } from './view';
 import type { StreamSurface, WireCall } from './wire';
 

@@ -1,5 +1,5 @@
-import type { CallContext } from '../client/context';
-import type { ClientControl, ClientView, EndpointView } from '../client/view';
+import type { CallContext } from './context';
+import type { ClientControl, ClientView, EndpointView } from './view';
 
 /**
  * Runs (the rest of) a call. Resolves when the attempt has finished, with the outcome in

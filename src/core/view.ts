@@ -1,8 +1,6 @@
 import type { ChannelInterface } from '@grpc/grpc-js';
-import type { Endpoint } from '../balancer/types';
-import type { Instance } from '../resolver/types';
-import type { EndpointInfo, EndpointState } from './endpoint';
-import type { EndpointSet } from './endpoint-set';
+import type { Endpoint, EndpointInfo, EndpointState } from './endpoint';
+import type { Instance } from './instance';
 import type { Logger } from './logger';
 
 /**
@@ -81,23 +79,3 @@ export interface EndpointChannels {
  * breaker and out-of-band load reports need. The calls themselves only see the ClientView.
  */
 export interface ClientControl extends EndpointEjection, EndpointChannels {}
-
-/** The view and the control of the client of `service` (at `target`) over `set`. */
-export function clientViewOf(set: EndpointSet, service: string, target: string, logger: Logger): { view: ClientView; control: ClientControl } {
-  const view: ClientView = {
-    service,
-    target,
-    endpoints: () => set.all(),
-    observe: (observer) => set.observe(observer),
-    lastResolvedAt: () => set.lastResolvedAt,
-    logger,
-  };
-  /** The client's own endpoint behind a view: only the set's endpoints are acted on. */
-  const own = (endpoint: EndpointView) => set.all().find((candidate) => candidate === endpoint);
-  const control: ClientControl = {
-    eject: (endpoint, reason) => own(endpoint)?.setEjected(true, reason),
-    restore: (endpoint, reason) => own(endpoint)?.setEjected(false, reason),
-    channelOf: (endpoint) => own(endpoint)?.client.getChannel(),
-  };
-  return { view, control };
-}
