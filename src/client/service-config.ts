@@ -15,6 +15,7 @@ import type { Balancer } from '../balancer/types';
 import { weightedRandom } from '../balancer/weighted-random';
 import { weightedRoundRobin } from '../balancer/weighted-round-robin';
 import { MAX_TIMER_MS } from '../core/duration';
+import { booleanOption, integerOption, numberOption, requiredInteger, requiredNumber } from '../core/options';
 import { describeValue, excerpt } from '../core/text';
 
 /** A gRPC service config, as an object or its JSON text. */
@@ -88,17 +89,17 @@ const POLICIES: Record<string, Factory> = {
   round_robin: (config, field) => (only(config, [], field), weightedRoundRobin()),
   pick_first: (config, field) => {
     only(config, ['shuffleAddressList'], field);
-    return pickFirst({ shuffleAddressList: optionalBoolean(config.shuffleAddressList, `${field}.shuffleAddressList`) });
+    return pickFirst({ shuffleAddressList: booleanOption('', `${field}.shuffleAddressList`, config.shuffleAddressList, undefined) });
   },
   // gRPC's weighted_round_robin (gRFC A58): weights from the servers' load reports.
   weighted_round_robin: (config, field) => {
     only(config, ['enableOobLoadReport', 'oobReportingPeriod', 'blackoutPeriod', 'weightExpirationPeriod', 'weightUpdatePeriod', 'errorUtilizationPenalty'], field);
     const ms = (key: string) => (config[key] === undefined ? undefined : duration(config[key], `${field}.${key}`));
     const weightUpdatePeriodMs = ms('weightUpdatePeriod');
-    const penalty = config.errorUtilizationPenalty === undefined ? undefined : number(config.errorUtilizationPenalty, `${field}.errorUtilizationPenalty`, 0);
+    const penalty = numberOption('', `${field}.errorUtilizationPenalty`, config.errorUtilizationPenalty, undefined, { atLeast: 0 });
     return ours(field, () =>
       orcaWeighted({
-        enableOobLoadReport: optionalBoolean(config.enableOobLoadReport, `${field}.enableOobLoadReport`),
+        enableOobLoadReport: booleanOption('', `${field}.enableOobLoadReport`, config.enableOobLoadReport, undefined),
         oobReportingPeriodMs: ms('oobReportingPeriod') || undefined,
         blackoutPeriodMs: ms('blackoutPeriod'),
         weightExpirationPeriodMs: ms('weightExpirationPeriod') || undefined,
@@ -110,7 +111,7 @@ const POLICIES: Record<string, Factory> = {
   },
   ring_hash: (config, field) => {
     only(config, ['minRingSize', 'maxRingSize', 'requestHashHeader'], field);
-    for (const key of ['minRingSize', 'maxRingSize']) if (config[key] !== undefined) integer(config[key], `${field}.${key}`, 1, 8_388_608);
+    for (const key of ['minRingSize', 'maxRingSize']) integerOption('', `${field}.${key}`, config[key], undefined, { min: 1, max: 8_388_608 });
     const header = config.requestHashHeader;
     if (header === undefined) return consistentHash();
     if (typeof header !== 'string' || header.length === 0) fail(`${field}.requestHashHeader`, 'must be a header name', header);
@@ -196,7 +197,7 @@ function methodConfig(input: unknown, field: string, methods: Map<string, Method
   }
   const policy: MethodPolicy = {
     timeoutMs: entry.timeout === undefined ? undefined : duration(entry.timeout, `${field}.timeout`),
-    waitForReady: optionalBoolean(entry.waitForReady, `${field}.waitForReady`),
+    waitForReady: booleanOption('', `${field}.waitForReady`, entry.waitForReady, undefined),
     retry: entry.retryPolicy === undefined ? undefined : retryPolicy(entry.retryPolicy, `${field}.retryPolicy`),
     hedge: entry.hedgingPolicy === undefined ? undefined : hedgingPolicy(entry.hedgingPolicy, `${field}.hedgingPolicy`),
   };
@@ -225,11 +226,11 @@ function retryPolicy(input: unknown, field: string): MethodPolicy['retry'] {
   const maxBackoffMs = duration(p.maxBackoff, `${field}.maxBackoff`, true);
   if (maxBackoffMs < initialBackoffMs) fail(`${field}.maxBackoff`, `must be at least initialBackoff (${String(p.initialBackoff)})`, p.maxBackoff);
   return {
-    maxAttempts: Math.min(integer(p.maxAttempts, `${field}.maxAttempts`, 2), MAX_SERVICE_CONFIG_ATTEMPTS),
+    maxAttempts: Math.min(requiredInteger('', `${field}.maxAttempts`, p.maxAttempts, { min: 2 }), MAX_SERVICE_CONFIG_ATTEMPTS),
     initialBackoffMs,
     maxBackoffMs,
     // hedge() and retry() grow the backoff; a multiplier below 1 would shrink it.
-    backoffMultiplier: number(p.backoffMultiplier, `${field}.backoffMultiplier`, 1),
+    backoffMultiplier: requiredNumber('', `${field}.backoffMultiplier`, p.backoffMultiplier, { atLeast: 1 }),
     retryableCodes: codes(p.retryableStatusCodes, `${field}.retryableStatusCodes`, false),
     attemptTimeoutMs: p.perAttemptRecvTimeout === undefined ? undefined : duration(p.perAttemptRecvTimeout, `${field}.perAttemptRecvTimeout`, true),
   };
@@ -242,7 +243,7 @@ function hedgingPolicy(input: unknown, field: string): MethodPolicy['hedge'] {
   const delay = p.hedgingDelay === undefined ? 0 : duration(p.hedgingDelay, `${field}.hedgingDelay`);
   const nonFatal = p.nonFatalStatusCodes === undefined ? [] : codes(p.nonFatalStatusCodes, `${field}.nonFatalStatusCodes`, true);
   return {
-    maxAttempts: Math.min(integer(p.maxAttempts, `${field}.maxAttempts`, 2), MAX_SERVICE_CONFIG_ATTEMPTS),
+    maxAttempts: Math.min(requiredInteger('', `${field}.maxAttempts`, p.maxAttempts, { min: 2 }), MAX_SERVICE_CONFIG_ATTEMPTS),
     delayMs: delay > 0 ? delay : IMMEDIATE_HEDGE_MS,
     nonFatalCodes: nonFatal.length > 0 ? nonFatal : undefined,
   };
@@ -251,15 +252,15 @@ function hedgingPolicy(input: unknown, field: string): MethodPolicy['hedge'] {
 function throttling(input: unknown, field: string): { maxTokens: number; tokenRatio: number } {
   const t = object(input, field);
   only(t, ['maxTokens', 'tokenRatio'], field);
-  const maxTokens = number(t.maxTokens, `${field}.maxTokens`, 0, true);
+  const maxTokens = requiredNumber('', `${field}.maxTokens`, t.maxTokens, { above: 0 });
   if (maxTokens > MAX_THROTTLING_TOKENS) fail(`${field}.maxTokens`, `must be at most ${MAX_THROTTLING_TOKENS}`, maxTokens);
-  return { maxTokens, tokenRatio: number(t.tokenRatio, `${field}.tokenRatio`, 0, true) };
+  return { maxTokens, tokenRatio: requiredNumber('', `${field}.tokenRatio`, t.tokenRatio, { above: 0 }) };
 }
 
 function leastRequest(config: Record<string, unknown>, field: string): Balancer {
   only(config, ['choiceCount'], field);
   // gRPC clamps choiceCount into [2, 10].
-  const count = config.choiceCount === undefined ? undefined : Math.min(Math.max(integer(config.choiceCount, `${field}.choiceCount`, 1), 2), 10);
+  const count = config.choiceCount === undefined ? undefined : Math.min(Math.max(requiredInteger('', `${field}.choiceCount`, config.choiceCount, { min: 1 }), 2), 10);
   return leastConnection({ choiceCount: count });
 }
 
@@ -321,21 +322,6 @@ function only(input: Record<string, unknown>, known: readonly string[], field: s
       throw new TypeError(`${field}: unknown field ${excerpt(key, 60)}${known.length ? ` (known: ${known.join(', ')})` : ' (takes no fields)'}`);
     }
   }
-}
-
-function optionalBoolean(input: unknown, field: string): boolean | undefined {
-  if (input === undefined || typeof input === 'boolean') return input;
-  fail(field, 'must be true or false', input);
-}
-
-function number(input: unknown, field: string, min: number, exclusive = false): number {
-  if (typeof input === 'number' && Number.isFinite(input) && input >= min && !(exclusive && input === min)) return input;
-  fail(field, `must be a number ${exclusive ? '>' : '>='} ${min}`, input);
-}
-
-function integer(input: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof input === 'number' && Number.isSafeInteger(input) && input >= min && input <= max) return input;
-  fail(field, `must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, input);
 }
 
 function messageOf(error: unknown): string {

@@ -1,7 +1,9 @@
 // The one family of option checks. Every factory (createClient, balancers, middleware, resolvers,
 // registries) checks what it is given with these, so every bad option reads the same way:
 // "<where>: <field> must be <what>, got <the value, bounded and escaped>". `field` is printed as
-// given ("options.maxAttempts", "backoff.initialMs", "ms").
+// given ("options.maxAttempts", "backoff.initialMs", "ms"); a `where` of '' leaves the field alone,
+// for a document whose fields are named by their whole path ("serviceConfig.retryThrottling.maxTokens").
+// The `required…` forms are for fields that must be given: absent fails like any wrong value.
 
 import { durationOption, MAX_TIMER_MS } from './duration';
 import { describeValue } from './text';
@@ -11,7 +13,7 @@ export { durationOption, MAX_TIMER_MS };
 type AnyFunction = (...args: never[]) => unknown;
 
 function fail(where: string, field: string, what: string, value: unknown): never {
-  throw new TypeError(`${where}: ${field} must be ${what}, got ${describeValue(value)}`);
+  throw new TypeError(`${where ? `${where}: ` : ''}${field} must be ${what}, got ${describeValue(value)}`);
 }
 
 /** Throws unless `options` is an object (not null, not an array); undefined passes when `optional`. */
@@ -21,7 +23,7 @@ export function checkOptionsObject(where: string, options: unknown, optional = t
 }
 
 /** A boolean, or `fallback` when absent. */
-export function booleanOption(where: string, field: string, value: unknown, fallback: boolean): boolean {
+export function booleanOption<F extends boolean | undefined>(where: string, field: string, value: unknown, fallback: F): boolean | F {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') fail(where, field, 'a boolean', value);
   return value;
@@ -38,9 +40,19 @@ export function integerOption<F extends number | undefined>(where: string, field
   if (value === undefined) return fallback;
   const max = range.max ?? Number.MAX_SAFE_INTEGER;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < range.min || value > max) {
-    fail(where, field, range.max === undefined ? `an integer >= ${range.min}` : `an integer from ${range.min} to ${max}`, value);
+    fail(where, field, integerWhat(range), value);
   }
   return value;
+}
+
+/** As integerOption, for a field that must be given. */
+export function requiredInteger(where: string, field: string, value: unknown, range: IntegerRange): number {
+  if (value === undefined) fail(where, field, integerWhat(range), value);
+  return integerOption(where, field, value, 0, range);
+}
+
+function integerWhat(range: IntegerRange): string {
+  return range.max === undefined ? `an integer >= ${range.min}` : `an integer from ${range.min} to ${range.max}`;
 }
 
 /** Bounds of a number option; an open bound excludes its value. */
@@ -56,6 +68,12 @@ export function numberOption<F extends number | undefined>(where: string, field:
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || !inRange(value, range)) fail(where, field, numberWhat(range), value);
   return value;
+}
+
+/** As numberOption, for a field that must be given. */
+export function requiredNumber(where: string, field: string, value: unknown, range: NumberRange = {}): number {
+  if (value === undefined) fail(where, field, numberWhat(range), value);
+  return numberOption(where, field, value, 0, range);
 }
 
 function inRange(value: number, r: NumberRange): boolean {

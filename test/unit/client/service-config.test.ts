@@ -73,7 +73,7 @@ describe('gRPC service config', () => {
       [{ methodConfig: [{ retryPolicy: { maxAttempts: 3 } }] }, /methodConfig\[0\]\.retryPolicy\.initialBackoff is required/],
       [
         { methodConfig: [{ retryPolicy: { maxAttempts: 1, initialBackoff: '1s', maxBackoff: '1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] } }] },
-        /retryPolicy\.maxAttempts must be an integer from 2, got 1/,
+        /retryPolicy\.maxAttempts must be an integer >= 2, got 1/,
       ],
       [
         { methodConfig: [{ retryPolicy: { maxAttempts: 2, initialBackoff: '1s', maxBackoff: '1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILIBLE'] } }] },
@@ -86,8 +86,8 @@ describe('gRPC service config', () => {
       [{ methodConfig: [{ retryPolicy: {}, hedgingPolicy: {} }] }, /methodConfig\[0\]: give retryPolicy or hedgingPolicy, not both/],
       [{ methodConfig: [{ hedgingPolicy: { maxAttempts: 2, hedgeDelay: '1s' } }] }, /hedgingPolicy: unknown field "hedgeDelay"/],
       [{ methodConfig: [{ maxRequestMessageBytes: 10 }] }, /maxRequestMessageBytes is not applied per method here; set channelOptions\['grpc\.max_send_message_length'\]/],
-      [{ retryThrottling: { maxTokens: 0, tokenRatio: 0.1 } }, /retryThrottling\.maxTokens must be a number > 0/],
-      [{ retryThrottling: { maxTokens: 10 } }, /retryThrottling\.tokenRatio must be a number > 0, got undefined/],
+      [{ retryThrottling: { maxTokens: 0, tokenRatio: 0.1 } }, /retryThrottling\.maxTokens must be a finite number > 0/],
+      [{ retryThrottling: { maxTokens: 10 } }, /retryThrottling\.tokenRatio must be a finite number > 0, got undefined/],
       [{ healthCheckConfig: { serviceName: 5 } }, /healthCheckConfig\.serviceName must be a string/],
       [{ healthCheckConfig: { service: 'x' } }, /healthCheckConfig: unknown field "service" \(known: serviceName\)/],
     ];
