@@ -1,19 +1,9 @@
-import type { Instance } from '../resolver/types';
+import type { ClientViewObserver } from '../core/view';
 import type { ClientEndpoint } from './endpoint';
 import type { Logger } from '../core/logger';
 
 /** Follows what happens to an endpoint set: for metrics, health checking and tests. */
-export interface EndpointSetObserver {
-  /** A resolver update was applied (after validation). */
-  onResolved?(instances: readonly Instance[]): void;
-  /** A resolver reported an error, or sent a list that could not be used. */
-  onResolveError?(error: Error): void;
-  onEndpointAdded?(endpoint: ClientEndpoint): void;
-  /** The endpoint has closed for good (after draining). */
-  onEndpointRemoved?(endpoint: ClientEndpoint): void;
-  /** State, availability or weight changed. */
-  onEndpointChanged?(endpoint: ClientEndpoint): void;
-}
+export type EndpointSetObserver = ClientViewObserver<ClientEndpoint>;
 
 type Event = keyof EndpointSetObserver;
 type EventArgs = { [K in Event]-?: Parameters<NonNullable<EndpointSetObserver[K]>>[0] };

@@ -19,8 +19,8 @@ export interface Endpoint {
 /** Where an endpoint stands, as `client.endpoints()` shows it. */
 export type EndpointState = 'idle' | 'connecting' | 'ready' | 'transient_failure' | 'shutdown';
 
-/** A snapshot of one endpoint for operators and tests. */
-export interface EndpointInfo {
+/** What the client knows of one endpoint: its identity, where it stands and its counters. */
+export interface EndpointFigures {
   readonly address: string;
   readonly id: string | undefined;
   readonly weight: number;
@@ -37,11 +37,15 @@ export interface EndpointInfo {
   readonly calls: number;
   readonly failures: number;
   readonly consecutiveFailures: number;
-  /** Time-decayed share of recent calls that failed, 0..1. */
-  readonly failureRate: number;
   readonly latencyEwmaMs: number | undefined;
   /** Connect attempts that gave up after the connect timeout. */
   readonly connectTimeouts: number;
+}
+
+/** A snapshot of one endpoint for operators and tests. */
+export interface EndpointInfo extends EndpointFigures {
+  /** Time-decayed share of recent calls that failed, 0..1. */
+  readonly failureRate: number;
 }
 
 /** What the client knows about a call at pick time. */

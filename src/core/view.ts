@@ -1,5 +1,5 @@
 import type { ChannelInterface } from '@grpc/grpc-js';
-import type { Endpoint, EndpointInfo, EndpointState } from './endpoint';
+import type { Endpoint, EndpointFigures, EndpointInfo } from './endpoint';
 import type { Instance } from './instance';
 import type { Logger } from './logger';
 
@@ -7,40 +7,26 @@ import type { Logger } from './logger';
  * One endpoint as middleware and observers see it: live and read-only. Every member reads the
  * endpoint's current value (no snapshot is made); nothing here changes the endpoint.
  */
-export interface EndpointView extends Endpoint {
-  readonly address: string;
-  readonly id: string | undefined;
-  readonly weight: number;
-  readonly tags: Readonly<Record<string, string>>;
-  readonly state: EndpointState;
-  /** True when the balancer may pick it now. */
-  readonly available: boolean;
-  readonly draining: boolean;
-  /** Set while a circuit breaker keeps the endpoint out of the picker. */
-  readonly ejected: boolean;
-  /** False while active health checking reports the endpoint NOT_SERVING. */
-  readonly serving: boolean;
-  readonly inflight: number;
-  readonly calls: number;
-  readonly failures: number;
-  readonly consecutiveFailures: number;
-  readonly connectTimeouts: number;
+export interface EndpointView extends Endpoint, EndpointFigures {
   readonly latencyEwmaMs: number | undefined;
   /** A snapshot, with the time-decayed failure rate. */
   info(): EndpointInfo;
 }
 
-/** Follows a client's resolver updates and endpoint changes. */
-export interface ClientViewObserver {
+/**
+ * Follows a client's resolver updates and endpoint changes. `E` is what the endpoints are seen
+ * as: read-only views for middleware, the live endpoints inside the client.
+ */
+export interface ClientViewObserver<E = EndpointView> {
   /** A resolver update was applied (after validation). */
   onResolved?(instances: readonly Instance[]): void;
   /** A resolver reported an error, or sent a list that could not be used. */
   onResolveError?(error: Error): void;
-  onEndpointAdded?(endpoint: EndpointView): void;
+  onEndpointAdded?(endpoint: E): void;
   /** The endpoint has closed for good (after draining). */
-  onEndpointRemoved?(endpoint: EndpointView): void;
+  onEndpointRemoved?(endpoint: E): void;
   /** State, availability or weight changed. */
-  onEndpointChanged?(endpoint: EndpointView): void;
+  onEndpointChanged?(endpoint: E): void;
 }
 
 /** What middleware and observers may see of a client: its service, its endpoints and their changes. */

@@ -1,18 +1,14 @@
-import type { status as Status } from '@grpc/grpc-js';
-import type { CallContext } from '../core/context';
 import type { ClientControl, ClientView } from '../core/view';
-import type { MonotonicClock } from '../core/clock';
-import type { Timers } from './budget';
 import { announceBreaker, type CanEject } from './breaker-registry';
 import { declareKind } from '../core/middleware-kind';
 import { EndpointBreakers } from './breaker/endpoint-scope';
 import { BreakerEvents } from './breaker/events';
 import { breakerSettings } from './breaker/options';
 import { ServiceBreakers } from './breaker/service-scope';
-import type { BreakerListener, BreakerScope, BreakerSnapshot, BreakerState } from './breaker/types';
+import type { BreakerListener, BreakerScope, BreakerSnapshot, BreakerState, CircuitBreakerOptions } from './breaker/types';
 import type { Middleware, Next } from '../core/middleware';
 
-export type { BreakerListener, BreakerScope, BreakerSnapshot, BreakerState, BreakerStateChange } from './breaker/types';
+export type { BreakerListener, BreakerScope, BreakerSnapshot, BreakerState, BreakerStateChange, CircuitBreakerOptions } from './breaker/types';
 export {
   DEFAULT_BREAKER_SCOPE,
   DEFAULT_BUCKETS,
@@ -28,41 +24,6 @@ export {
   MAX_BUCKETS,
 } from './breaker/options';
 
-export interface CircuitBreakerOptions {
-  /** Default 'endpoint'. */
-  scope?: BreakerScope;
-  /** Share of failures in the window that opens the breaker, once minSamples are in. Default 0.5. */
-  errorRate?: number;
-  /** Outcomes the window must hold before errorRate is judged. Default 200. */
-  minSamples?: number;
-  /** Length of the sliding window. Default 10 s. */
-  windowMs?: number;
-  /** Buckets the window is kept in; it slides one bucket at a time. Default 10, at most 1,000, each at least 1 ms. */
-  buckets?: number;
-  /**
-   * Failures in a row that open the breaker whatever the window says; 0 turns this off. Default 5
-   * for endpoint scope, 0 (off: judged by rate alone) for service scope.
-   */
-  consecutiveFailures?: number;
-  /** How long a breaker stays open before it lets probes through. Default 5 s. */
-  openMs?: number;
-  /** Calls let through at once while half-open; that many successes close the breaker. Default 1. */
-  halfOpenProbes?: number;
-  /** Status codes that count as failures. Default: those isEndpointFailure() accepts. */
-  failureCodes?: readonly Status[];
-  /** Endpoint scope: the largest share of a client's endpoints that may be ejected at once. Default 0.5. */
-  maxEjectionShare?: number;
-  /** Service scope: what a breaker stands for. Default ctx.service (one per client). */
-  key?: (ctx: CallContext) => string;
-  /** Service scope: the breaker's name in the UNAVAILABLE message. Default 'service'. */
-  name?: string;
-  /** Told of every state change; errors it throws are ignored. */
-  onStateChange?: BreakerListener;
-  /** Monotonic clock in ms. Default performance.now. */
-  now?: MonotonicClock;
-  /** Default Node's timers, unref'd: an open breaker does not keep the process alive. */
-  timers?: Timers;
-}
 
 /** The middleware, with its breakers' state on view. */
 export interface CircuitBreaker extends Middleware {

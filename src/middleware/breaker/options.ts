@@ -1,12 +1,12 @@
 import { status as Status } from '@grpc/grpc-js';
 import type { CallContext } from '../../core/context';
-import { monotonicClock, type MonotonicClock } from '../../core/clock';
+import { monotonicClock } from '../../core/clock';
 import { checkOptionsObject, durationOption, functionOption, integerOption, numberOption, oneOfOption, stringOption } from '../../core/options';
 import { isEndpointFailure } from '../../core/status';
 import { codeSet, timersOption, type Timers } from '../budget';
 import type { MachineConfig } from './machine';
 import type { PolicyConfig } from './policy';
-import type { BreakerListener, BreakerScope } from './types';
+import type { BreakerListener, BreakerScope, CircuitBreakerOptions } from './types';
 
 /** With a balancer in front, one bad instance is the common failure; the others can take its calls. */
 export const DEFAULT_BREAKER_SCOPE: BreakerScope = 'endpoint';
@@ -47,24 +47,6 @@ const unrefTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-/** The options as circuitBreaker() reads them (the public CircuitBreakerOptions). */
-export interface BreakerOptionsInput {
-  scope?: BreakerScope;
-  errorRate?: number;
-  minSamples?: number;
-  windowMs?: number;
-  buckets?: number;
-  consecutiveFailures?: number;
-  openMs?: number;
-  halfOpenProbes?: number;
-  failureCodes?: readonly Status[];
-  maxEjectionShare?: number;
-  key?: (ctx: CallContext) => string;
-  name?: string;
-  onStateChange?: BreakerListener;
-  now?: MonotonicClock;
-  timers?: Timers;
-}
 
 /** The options, checked and with their defaults. */
 export interface BreakerSettings {
@@ -80,7 +62,7 @@ export interface BreakerSettings {
 
 const WHERE = 'circuitBreaker';
 
-export function breakerSettings(options: BreakerOptionsInput): BreakerSettings {
+export function breakerSettings(options: CircuitBreakerOptions): BreakerSettings {
   checkOptionsObject(WHERE, options, false);
   const scope = oneOfOption(WHERE, 'options.scope', options.scope, DEFAULT_BREAKER_SCOPE, ['endpoint', 'service']);
   const windowMs = durationOption(WHERE, 'options.windowMs', options.windowMs, DEFAULT_WINDOW_MS, { min: 1 });
