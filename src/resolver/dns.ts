@@ -186,19 +186,24 @@ export function dnsResolver(options: DnsResolverOptions = {}): DnsResolver {
       return () => controller.abort();
     }
 
-    let lastStartedAt = -Infinity;
+    // When the last resolution ended (answer or failure): resolveNow() waits minResolveIntervalMs
+    // from there, so queries are spaced by at least that much wherever their latency falls.
+    let lastEndedAt = -Infinity;
     const emptyError = () => new DnsError(`${where}: no records for ${excerpt(target.name)}`, 'NODATA');
     const loop = startWatchLoop(listener, { backoff, random, now, emptyError }, async (signal) => {
-      lastStartedAt = now();
       const queryOptions: QueryOptions = { servers: servers ?? systemServers(), timeoutMs, tries, signal };
       if (queryOptions.servers.length === 0) throw new DnsError(`${where}: no DNS servers configured on this system; pass options.servers`, 'NETWORK');
-      const resolution = target.srv
-        ? await resolveSrv(target.name, family, queryOptions)
-        : await resolveHost(target.name, target.port, family, queryOptions);
-      const ttlMs = Number.isFinite(resolution.ttl) ? resolution.ttl * 1000 : maxTtlMs;
-      return { instances: resolution.instances, problem: resolution.partial, nextMs: Math.min(maxTtlMs, Math.max(minTtlMs, ttlMs)) };
+      try {
+        const resolution = target.srv
+          ? await resolveSrv(target.name, family, queryOptions)
+          : await resolveHost(target.name, target.port, family, queryOptions);
+        const ttlMs = Number.isFinite(resolution.ttl) ? resolution.ttl * 1000 : maxTtlMs;
+        return { instances: resolution.instances, problem: resolution.partial, nextMs: Math.min(maxTtlMs, Math.max(minTtlMs, ttlMs)) };
+      } finally {
+        lastEndedAt = now();
+      }
     });
-    const resolveNow = () => loop.refresh(Math.max(now(), lastStartedAt + minResolveIntervalMs));
+    const resolveNow = () => loop.refresh(Math.max(now(), lastEndedAt + minResolveIntervalMs));
 
     const key = service;
     let set = watches.get(key);

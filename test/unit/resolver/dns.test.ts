@@ -360,10 +360,15 @@ describe('dnsResolver against a scripted DNS server', () => {
     assert.match(error.message, /malformed answer/);
   });
 
-  test('resolveNow re-resolves at once, but no more often than minResolveIntervalMs', async () => {
+  test('resolveNow re-resolves at once, but no more often than minResolveIntervalMs', async (t) => {
     const server = await dns((name) => ({ answers: [a(name, '10.0.8.1', 3600)] }));
     const { resolver, record } = watch({ servers: [server.address], family: 'ipv4', minResolveIntervalMs: 300 }, 'now.example:1');
     const other = recordWatch(resolver, 'other.example:1');
+    // Stopped whatever the assertions say: a watch waiting out an hour's TTL would hold the file open.
+    t.after(() => {
+      record.stop();
+      other.stop();
+    });
     await record.waitForUpdate(() => true, { since: 0 });
     await other.waitForUpdate(() => true, { since: 0 });
     const firstAt = server.asked.find((q) => q.name === 'now.example')!.at;
