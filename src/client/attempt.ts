@@ -3,9 +3,6 @@ import type { Clock, MonotonicClock } from '../core/clock';
 import type { CallContext } from '../core/context';
 import type { ClientEndpoint } from './endpoint';
 
-// The attempt files import the wire types from here, beside endAttempt.
-export type { AuthContext, ChannelCall, StreamSurface, WireCall } from '../core/wire';
-
 /** grpc-js's wording for a thrown (de)serializer's error. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,6 +1,7 @@
 import { Metadata, status as Status, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
 import type { Clock, MonotonicClock } from '../core/clock';
-import { endAttempt, errorMessage, type AuthContext, type ChannelCall, type WireCall } from './attempt';
+import type { AuthContext, ChannelCall, WireCall } from '../core/wire';
+import { endAttempt, errorMessage } from './attempt';
 import type { CallContext } from '../core/context';
 import type { ClientEndpoint } from './endpoint';
 

@@ -1,7 +1,8 @@
 import type { CallOptions, ClientReadableStream, ClientWritableStream, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
 import type { EventEmitter } from 'node:events';
 import type { Clock, MonotonicClock } from '../core/clock';
-import { endAttempt, type AuthContext, type WireCall } from './attempt';
+import type { AuthContext, WireCall } from '../core/wire';
+import { endAttempt } from './attempt';
 import type { CallContext } from '../core/context';
 import type { ClientEndpoint } from './endpoint';
 

@@ -2,7 +2,8 @@ import { status as Status } from '@grpc/grpc-js';
 import { monotonicClock, type Clock, type MonotonicClock } from '../core/clock';
 import { abortableSleep } from '../core/sleep';
 import type { Next } from '../core/middleware';
-import { errorMessage, type ChannelCall } from './attempt';
+import type { ChannelCall } from '../core/wire';
+import { errorMessage } from './attempt';
 import { ChannelAttempt } from './channel-attempt';
 import { ClientAttempt } from './client-attempt';
 import type { CallContext } from '../core/context';
@@ -35,7 +36,6 @@ export interface TransportOptions {
 export function transport(set: EndpointSet, given: TransportOptions): Next {
   const options: Required<TransportOptions> = { ...given, statsClock: given.statsClock ?? monotonicClock };
   return (ctx) => {
-    ctx.resetOutcome();
     const endpoint = ctx.aborted ? undefined : set.pick(ctx);
     if (endpoint) return send(ctx, endpoint, options);
     return waitForEndpoint(ctx, set, options).then((picked) => (picked ? send(ctx, picked, options) : undefined));

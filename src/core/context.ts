@@ -41,10 +41,10 @@ export class CallContext implements PickInfo {
   attemptDeadline = Infinity;
   // The latest attempt's outcome, every per-attempt field in this block. An attempt starts from
   // resetOutcome(), its one reset, made by whoever sends the call's next attempt (beginAttempt()
-  // in retry, waitForReady; the transport too, before its pick). The transport fills in where
-  // the attempt went, the attempt's end how it ended; hedging copies a winning fork's outcome
-  // with adopt(). (Declared here rather than in a base class: V8 builds instances of a derived
-  // class more slowly, and a context is built for every call.)
+  // in retry, waitForReady); a call's first attempt starts from a new context. The transport
+  // fills in where the attempt went, the attempt's end how it ended; hedging copies a winning
+  // fork's outcome with adopt(). (Declared here rather than in a base class: V8 builds instances
+  // of a derived class more slowly, and a context is built for every call.)
 
   /** The endpoint the latest attempt was sent to; undefined when none could be picked. */
   endpoint: EndpointView | undefined = undefined;
