@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ClientEndpoint, type CallContext, type ClientView, type EndpointSetObserver } from '../../../src';
 import type { ClientControl, EndpointView } from '../../../src/core/view';
-import type { EndpointHost } from '../../../src/client/endpoint';
 import {
   circuitBreaker,
   compose,
@@ -16,6 +15,7 @@ import {
   type Timers,
 } from '../../../src/middleware';
 import { context } from '../../helpers/context';
+import { readyEndpoints } from '../../helpers/ready-endpoints';
 
 const { status: Status } = grpc;
 
@@ -47,19 +47,6 @@ class FakeTime implements Timers {
   }
 }
 
-/** Real ClientEndpoints over a channel stand-in that is always READY. */
-function endpoints(n: number): ClientEndpoint[] {
-  const channel = { getConnectivityState: () => grpc.connectivityState.READY, watchConnectivityState: () => undefined };
-  const host: EndpointHost = {
-    makeClient: () => ({ getChannel: () => channel, close: () => undefined }) as unknown as grpc.Client,
-    changed: () => undefined,
-    closed: () => undefined,
-    connectTimeoutMs: Infinity,
-    now: Date.now,
-    random: Math.random,
-  };
-  return Array.from({ length: n }, (_, i) => new ClientEndpoint(`10.0.0.${i + 1}:50051`, 1, {}, undefined, host));
-}
 
 function viewOf(list: ClientEndpoint[]): ClientView & { observers: Set<EndpointSetObserver> } {
   const observers = new Set<EndpointSetObserver>();
@@ -118,7 +105,7 @@ function picker(list: readonly ClientEndpoint[], respond: (endpoint: ClientEndpo
 
 function setup(options: CircuitBreakerOptions, n = 3, respond: (endpoint: ClientEndpoint) => Answer = () => Status.OK) {
   const time = new FakeTime();
-  const list = endpoints(n);
+  const list = readyEndpoints(n);
   const view = viewOf(list);
   const changes: BreakerStateChange[] = [];
   const breaker: CircuitBreaker = circuitBreaker({ now: time.now, timers: time, onStateChange: (c) => changes.push(c), ...options });
@@ -467,7 +454,7 @@ describe('circuitBreaker, service scope', () => {
     const s = setup({ scope: 'service', consecutiveFailures: 1 });
     s.respond(() => Status.UNAVAILABLE);
     await s.call();
-    const other = viewOf(endpoints(1));
+    const other = viewOf(readyEndpoints(1));
     s.respond(() => Status.OK);
     const ctx = await s.call({ client: other });
     assert.equal(ctx.status?.code, Status.OK);

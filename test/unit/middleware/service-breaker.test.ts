@@ -2,33 +2,20 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ClientEndpoint, type ClientView } from '../../../src';
-import type { EndpointHost } from '../../../src/client/endpoint';
 import type { ClientControl } from '../../../src/core/view';
 import { circuitBreaker, compose, type CircuitBreaker, type CircuitBreakerOptions, type Middleware, type Next } from '../../../src/middleware';
 import { context } from '../../helpers/context';
+import { readyEndpoints } from '../../helpers/ready-endpoints';
 
 const { status: Status } = grpc;
 
-/** Real endpoints over a channel stand-in that is always READY. */
-function endpoints(n: number): ClientEndpoint[] {
-  const channel = { getConnectivityState: () => grpc.connectivityState.READY, watchConnectivityState: () => undefined };
-  const host: EndpointHost = {
-    makeClient: () => ({ getChannel: () => channel, close: () => undefined }) as unknown as grpc.Client,
-    changed: () => undefined,
-    closed: () => undefined,
-    connectTimeoutMs: Infinity,
-    now: Date.now,
-    random: Math.random,
-  };
-  return Array.from({ length: n }, (_, i) => new ClientEndpoint(`10.0.0.${i + 1}:50051`, 1, {}, undefined, host));
-}
 
 /**
  * A client of `n` endpoints with `chain` in front of a transport stand-in: each call goes to the
  * endpoint `route` names among the available ones and gets the code `answer` gives.
  */
 function bed(n: number, chain: Middleware[]) {
-  const list = endpoints(n);
+  const list = readyEndpoints(n);
   const view: ClientView = { service: 'svc', target: 'memory:///svc', endpoints: () => list, observe: () => () => undefined, lastResolvedAt: () => 0 };
   const control: ClientControl = {
     eject: (endpoint, reason) => list.find((e) => e === endpoint)?.setEjected(true, reason),
