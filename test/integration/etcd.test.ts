@@ -53,6 +53,25 @@ describe('etcdResolver against a real etcd', () => {
     }
   });
 
+  test('request deadlines are read from the `now` clock given', async () => {
+    await kv.put('/services/clocked/10.0.0.1:50051').value(JSON.stringify({ address: '10.0.0.1:50051' }));
+    // A clock a day behind puts every request's deadline in the past: the read fails at once.
+    const behind = recordWatch(etcdResolver({ hosts: etcd.hosts, now: () => Date.now() - 86_400_000 }), 'clocked');
+    try {
+      const { error } = await behind.waitForError(undefined, { since: 0 });
+      assert.match(error.message, /deadline|DEADLINE_EXCEEDED/i);
+      assert.equal(behind.latest(), undefined, 'no list was read');
+    } finally {
+      behind.stop();
+    }
+    const onTime = recordWatch(etcdResolver({ hosts: etcd.hosts, now: () => Date.now() }), 'clocked');
+    try {
+      await onTime.waitForUpdate((list) => list.length === 1, { since: 0 });
+    } finally {
+      onTime.stop();
+    }
+  });
+
   test("a user's own Etcd3 client is used as given and left open", async () => {
     await kv.put('/services/own-client/10.5.0.1:1').value(JSON.stringify({ address: '10.5.0.1:1' }));
     const watch = recordWatch(etcdResolver({ client: kv }), 'own-client');

@@ -61,6 +61,8 @@ describe('etcd options and targets', () => {
     assert.throws(() => etcdResolver({ requestTimeoutMs: 2 ** 31 }), /requestTimeoutMs must be a duration in ms from 1 to 2147483647/);
     assert.throws(() => etcdResolver({ tls: { cert: 'x' } }), /tls.cert and tls.key go together/);
     assert.throws(() => etcdRegistry({ leaseTtlMs: 500 }), /leaseTtlMs must be a duration in ms from 1000/);
+    assert.throws(() => etcdResolver({ now: 5 as never }), /now must be a function, got 5/);
+    assert.throws(() => etcdRegistry({ now: 'soon' as never }), /now must be a function, got "soon"/);
   });
 
   test('etcd:// targets: hosts from the authority, options from the query; credentials refused without being echoed', () => {
